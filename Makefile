@@ -1,0 +1,106 @@
+# mpssl build contract: see README.md and ../shared/DESIGN.md.
+#   make                      Python environment + MicroPython checkout check + build/unix/micropython
+#   make firmware PORT=unix   the unix binary (MBEDTLS_HEAP=gc: mbedTLS on the GC heap, build/unix-gc/)
+#   make test                 the whole test suite
+#   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
+#   make clean
+
+MICROPY_DIR ?= $(HOME)/.cache/mpssl/micropython
+MICROPY_TAG ?= v1.28.0
+MICROPY_URL ?= https://github.com/micropython/micropython.git
+PORT ?= unix
+MBEDTLS_HEAP ?= system
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+BUILD_ROOT := $(ROOT)/build
+MPY_CROSS := $(BUILD_ROOT)/mpy-cross/mpy-cross
+MPSSL_SRC := $(wildcard $(ROOT)/usermod/mpssl/*.c $(ROOT)/usermod/mpssl/*.h $(ROOT)/usermod/mpssl/*.mk \
+	$(ROOT)/ports-config/mbedtls/*.h $(ROOT)/ports-config/unix/*)
+HAVE_MICROPY := $(wildcard $(MICROPY_DIR)/py/mpconfig.h)
+# Submodules the ports need (lib/ paths of the MicroPython checkout).
+MICROPY_SUBMODULES := lib/mbedtls lib/micropython-lib lib/pico-sdk lib/tinyusb lib/lwip \
+	lib/cyw43-driver lib/btstack lib/stm32lib
+
+ifeq ($(MBEDTLS_HEAP),gc)
+UNIX_BUILD := $(BUILD_ROOT)/unix-gc
+UNIX_HEAP_FLAGS := MPSSL_MBEDTLS_GC_HEAP=1 MPSSL_HOST_ENTROPY=1
+else ifeq ($(MBEDTLS_HEAP),system)
+UNIX_BUILD := $(BUILD_ROOT)/unix
+UNIX_HEAP_FLAGS :=
+else
+$(error MBEDTLS_HEAP must be "system" (libc malloc) or "gc" (MicroPython's GC heap), not "$(MBEDTLS_HEAP)")
+endif
+
+# The unix port, built out of tree: BUILD= keeps objects here, the mpy-cross we build ourselves
+# keeps the checkout untouched, MICROPY_PY_SSL=0 drops the built-in tls module (mpssl brings
+# its own mbedTLS build), and the manifest leaves out micropython-lib's ssl.py.
+UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
+	USER_C_MODULES=$(ROOT)/usermod MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 \
+	FROZEN_MANIFEST=$(ROOT)/ports-config/unix/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS) \
+	$(UNIX_HEAP_FLAGS)
+
+.PHONY: all venv check-micropython micropython firmware firmware-unix test clean help
+
+all: venv firmware
+
+help:
+	@sed -n '2,7p' $(ROOT)/Makefile
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: $(ROOT)/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '$(ROOT)[dev]'
+	touch $@
+
+check-micropython:
+ifeq ($(HAVE_MICROPY),)
+	@echo "No MicroPython checkout at $(MICROPY_DIR)." >&2
+	@echo "mpssl builds against MicroPython $(MICROPY_TAG) with its lib/mbedtls and lib/micropython-lib" >&2
+	@echo "submodules. Run 'make micropython' to clone it there (needs access to GitHub), or point" >&2
+	@echo "MICROPY_DIR at an existing checkout of $(MICROPY_TAG) with those submodules filled," >&2
+	@echo "e.g. 'make MICROPY_DIR=~/src/micropython'. Without it only the host-side tests run." >&2
+	@exit 1
+else
+	@tag=$$(git -C $(MICROPY_DIR) describe --tags --exact-match 2>/dev/null || echo unknown); \
+	if [ "$$tag" != "$(MICROPY_TAG)" ]; then \
+		echo "warning: $(MICROPY_DIR) is at '$$tag', mpssl is tested against $(MICROPY_TAG)" >&2; fi
+	@test -f $(MICROPY_DIR)/lib/mbedtls/include/mbedtls/ssl.h || { \
+		echo "$(MICROPY_DIR)/lib/mbedtls is empty: run 'git -C $(MICROPY_DIR) submodule update --init lib/mbedtls'" >&2; \
+		exit 1; }
+endif
+
+micropython:
+	@if [ -f $(MICROPY_DIR)/py/mpconfig.h ]; then echo "MicroPython checkout present at $(MICROPY_DIR)"; \
+	else git clone --depth 1 --branch $(MICROPY_TAG) $(MICROPY_URL) $(MICROPY_DIR) && \
+		git -C $(MICROPY_DIR) submodule update --init --depth 1 $(MICROPY_SUBMODULES) || { \
+		echo "Could not clone MicroPython $(MICROPY_TAG) into $(MICROPY_DIR)." >&2; \
+		echo "Without network access, copy a checkout of $(MICROPY_TAG) there yourself (with the submodules" >&2; \
+		echo "$(MICROPY_SUBMODULES)) or set MICROPY_DIR to one." >&2; exit 1; }; fi
+
+firmware: firmware-$(PORT)
+
+firmware-unix: check-micropython $(UNIX_BUILD)/micropython
+
+$(MPY_CROSS): | check-micropython
+	$(MAKE) -C $(MICROPY_DIR)/mpy-cross BUILD=$(BUILD_ROOT)/mpy-cross -j$(JOBS)
+
+$(UNIX_BUILD)/micropython: $(MPY_CROSS) $(MPSSL_SRC)
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix $(UNIX_MAKE_ARGS) -j$(JOBS)
+
+# The suite builds what it can: with a checkout, both unix builds; without one, the tests that
+# need them skip with a one-line reason.
+test: venv
+ifneq ($(HAVE_MICROPY),)
+	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=system
+	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=gc
+endif
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(BUILD_ROOT)
