@@ -15,6 +15,6 @@ except Exception as e:
     print("RESULT " + json.dumps({"ok": False, "type": type(e).__name__, "args": [str(a) for a in e.args]}))
     raise SystemExit
 s.write(ARGS["message"])
-reply = s.read(1500)
+reply = s.recv(1500)  # one datagram
 print("RESULT " + json.dumps({"ok": True, "cipher": s.cipher(), "version": s.version(), "reply": reply.decode()}))
 s.close()

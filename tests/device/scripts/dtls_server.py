@@ -11,23 +11,22 @@ ctx.load_cert_chain(ARGS["certfile"], ARGS["keyfile"])
 hello_verify = 0
 HELLO_VERIFY_REQUIRED = -0x6A80  # MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED
 for _ in range(ARGS.get("connections", 1)):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(socket.getaddrinfo(ARGS["host"], ARGS["port"])[0][-1])
+    _, client_addr = sock.recvfrom(1, socket.MSG_PEEK)
+    sock.connect(client_addr)  # connect back: this socket now talks to this client only
     s = None
     while s is None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(socket.getaddrinfo(ARGS["host"], ARGS["port"])[0][-1])
-        _, client_addr = sock.recvfrom(1, socket.MSG_PEEK)
-        sock.connect(client_addr)
         try:
             s = ctx.wrap_socket(sock, server_side=True, client_id=repr(client_addr).encode())
         except OSError as e:
             if e.args[0] != HELLO_VERIFY_REQUIRED or hello_verify >= 5:
                 raise
+            # The client repeats its hello with the cookie on the same address: wrap again.
             hello_verify += 1
             print("HELLO_VERIFY", e.args)
-            # The ClientHello that was answered is consumed; the retry arrives on a fresh socket.
-            sock.close()
-    data = s.read(1500)
+    data = s.recv(1500)  # one datagram: read() would wait for all 1500 bytes
     s.write(data.upper())
     print("RESULT " + json.dumps({"ok": True, "received": data.decode(), "hello_verify": hello_verify,
                                   "version": s.version()}))
