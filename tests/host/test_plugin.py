@@ -1,0 +1,62 @@
+"""The pytest plugin seen from a test suite that uses it (run in-process with pytester)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from mpssl_hil.plugin import NO_MICROPYTHON
+
+DEVICE_TESTS = """
+import pytest
+
+@pytest.mark.needs_micropython
+def test_marked():
+    pass
+
+def test_fixture(micropython_bin):
+    pass
+
+def test_target(unix_target, tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("from test_args import ARGS\\nprint('RESULT', ARGS['n'])\\n")
+    assert unix_target.run(script, {"n": 5}).check().result() == 5
+
+def test_free_port(free_port):
+    assert 0 < free_port("udp") < 65536
+"""
+
+
+def test_missing_binary_skips_with_one_grouped_reason(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(DEVICE_TESTS)
+    result = pytester.runpytest("--micropython", str(pytester.path / "nope"), "-rs")
+    result.assert_outcomes(passed=1, skipped=3)
+    result.stdout.fnmatch_lines([f"SKIPPED [[]3[]] *{NO_MICROPYTHON}"])
+
+
+def test_binary_option_feeds_the_unix_target(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(DEVICE_TESTS)
+    result = pytester.runpytest("--micropython", sys.executable)
+    result.assert_outcomes(passed=4)
+
+
+def test_peer_fixtures_and_log_dir(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from mpssl_hil.peers import DtlsClient, tls_client_exchange
+
+        def test_peers(pki, tls_server, dtls_server, peer_log_dir):
+            tls = tls_server(pki.server_ec.chain, pki.server_ec.key)
+            echoed, _, _ = tls_client_exchange("127.0.0.1", tls.port, pki.root_ca.cert, "localhost", b"hi")
+            assert echoed == b"hi"
+            dtls = dtls_server(pki.server_ec.chain, pki.server_ec.key)
+            with DtlsClient("127.0.0.1", dtls.port, cafile=pki.root_ca.cert, server_hostname="localhost",
+                            log_dir=peer_log_dir) as client:
+                assert client.exchange(b"hi\\n").received == b"hi\\n"
+        """
+    )
+    logs = pytester.path / "logs"
+    pytester.runpytest("--peer-log-dir", str(logs)).assert_outcomes(passed=1)
+    names = sorted(p.name for p in logs.rglob("*.log"))
+    assert names == ["dtls_client.log", "dtls_server.log", "tls_echo_server.log"]

@@ -1,0 +1,1 @@
+"""Host-side runner library for mpssl tests (a pytest plugin)."""

@@ -1,0 +1,244 @@
+"""Host DTLS 1.2 peers: `openssl s_server` as an echo server and `openssl s_client` as a client.
+
+How the server echoes: `s_server -rev` refuses DTLS, so the server runs with `-brief`, which makes its
+stdout carry exactly the application data it received (the connection summary goes to stderr, and
+stdin command letters such as "Q" are off). A reader thread writes every stdout chunk straight back to
+s_server's stdin, which s_server sends to the client as application data: an echo.
+
+HelloVerify: s_server turns on DTLS cookie exchange for every connection (checked with `-trace`: the
+ClientHello without cookie is answered with a HelloVerifyRequest). `-listen` is *not* used: in OpenSSL
+3.0 it connects the UDP socket to the first client for good, so a second connection would be refused.
+`-msg -msgfile` records every handshake message so tests can count HelloVerifyRequests.
+
+Connections are served one after another; a client that vanishes without close_notify keeps the
+server busy with it, so a test that kills its client should start a fresh server.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from .openssl_process import OpensslProcess, cert_args, hello_verify_requests, openssl_binary
+from .peer_log import PeerLog
+from .ports import free_port, udp_port_in_use
+
+
+@dataclass
+class DtlsConnection:
+    """One handshake the server completed, from its `-brief` summary on stderr. (Received data is not
+    split per connection: stdout and stderr are separate pipes, so their relative order is lost.)"""
+
+    protocol: str
+    cipher: str | None = None
+    peer_certificate: str | None = None  # subject line, None without a client certificate
+
+
+class DtlsServer:
+    """`openssl s_server -dtls1_2` on a UDP port of `host`, echoing what it receives."""
+
+    def __init__(
+        self,
+        certfile: Path,
+        keyfile: Path,
+        cafile: Path | None = None,
+        require_client_cert: bool = False,
+        ciphers: str | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        log_dir: Path | None = None,
+        echo: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port("udp", host)
+        self.echo = echo
+        self.log = PeerLog("dtls_server", log_dir)
+        self._scratch = tempfile.TemporaryDirectory(prefix="mpssl-dtls-server-")
+        scratch = Path(self._scratch.name)
+        self.msgfile = (log_dir or scratch) / f"dtls_server_{self.port}.msg"
+        self.connections: list[DtlsConnection] = []
+        self.received = b""
+        self._transcript: list[str] = []
+        self._changed = threading.Condition()
+        self._args = [openssl_binary(), "s_server", "-dtls1_2", "-accept", f"{host}:{self.port}", "-brief"]
+        self._args += cert_args(certfile, keyfile, scratch)
+        self._args += ["-msg", "-msgfile", str(self.msgfile)]
+        if cafile is not None:
+            verify = "-Verify" if require_client_cert else "-verify"
+            self._args += [verify, "4", "-CAfile", str(cafile), "-verify_return_error"]
+        if ciphers:
+            self._args += ["-cipher", ciphers]
+        self._process: OpensslProcess | None = None
+
+    def __enter__(self) -> DtlsServer:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self, ready_timeout: float = 10.0) -> None:
+        self._process = OpensslProcess(self._args, self.log, self._on_stdout, self._on_stderr)
+        deadline = time.monotonic() + ready_timeout
+        while not udp_port_in_use(self.port, self.host):
+            if not self._process.running() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"openssl s_server did not bind UDP {self.host}:{self.port}\n"
+                                   f"{self.log.text()}")
+            time.sleep(0.05)
+        self.log.add(f"listening on udp {self.host}:{self.port}")
+        self.log.add(f"message dump in {self.msgfile}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        self._scratch.cleanup()
+
+    def hello_verify_requests_sent(self) -> int:
+        return hello_verify_requests(self.msgfile, ">>>")
+
+    def output(self) -> str:
+        """The connection summaries from stderr and the received data, in order of arrival."""
+        with self._changed:
+            return "\n".join(self._transcript)
+
+    def wait_for_output(self, text: str, timeout: float = 30.0) -> str:
+        with self._changed:
+            if not self._changed.wait_for(lambda: text in "\n".join(self._transcript), timeout):
+                raise TimeoutError(f"DTLS server: {text!r} not seen within {timeout}s\n{self.log.text()}")
+            return "\n".join(self._transcript)
+
+    def wait_for_connections(self, n: int, timeout: float = 30.0) -> list[DtlsConnection]:
+        """Wait until `n` handshakes have completed."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.connections) >= n, timeout):
+                raise TimeoutError(f"DTLS server: {len(self.connections)} of {n} handshakes within "
+                                   f"{timeout}s\n{self.log.text()}")
+            return list(self.connections)
+
+    def _on_stdout(self, data: bytes) -> None:
+        with self._changed:
+            self.received += data
+            self._transcript.append(data.decode(errors="replace"))
+            self._changed.notify_all()
+        if self.echo and self._process is not None:
+            self._process.write(data)
+
+    def _on_stderr(self, line: str) -> None:
+        key, _, value = line.partition(": ")
+        with self._changed:
+            if key == "Protocol version":
+                self.connections.append(DtlsConnection(protocol=value))
+            elif key == "Ciphersuite" and self.connections:
+                self.connections[-1].cipher = value
+            elif key == "Peer certificate" and self.connections:
+                self.connections[-1].peer_certificate = value
+            self._transcript.append(line)
+            self._changed.notify_all()
+
+
+@dataclass
+class DtlsClientResult:
+    handshake_ok: bool
+    received: bytes
+    cipher: str | None
+    peer_certificate: str | None
+    hello_verify_received: int  # HelloVerifyRequests in the successful (last) attempt
+    returncode: int
+    attempts: int
+    log: str
+
+
+class DtlsClient:
+    """`openssl s_client -dtls1_2`: one `exchange()` per process, retried while the port is refused."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        cafile: Path | None = None,
+        server_hostname: str | None = None,
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+        ciphers: str | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.log = PeerLog("dtls_client", log_dir)
+        self._scratch = tempfile.TemporaryDirectory(prefix="mpssl-dtls-client-")
+        scratch = Path(self._scratch.name)
+        self.msgfile = (log_dir or scratch) / f"dtls_client_{port}.msg"
+        self._args = [openssl_binary(), "s_client", "-dtls1_2", "-connect", f"{host}:{port}", "-brief",
+                      "-nocommands", "-msg", "-msgfile", str(self.msgfile)]
+        if cafile is not None:
+            self._args += ["-CAfile", str(cafile), "-verify_return_error"]
+        if server_hostname is not None:
+            self._args += ["-servername", server_hostname, "-verify_hostname", server_hostname]
+        if certfile is not None:
+            self._args += cert_args(certfile, keyfile or certfile, scratch)
+        if ciphers:
+            self._args += ["-cipher", ciphers]
+        self._process: OpensslProcess | None = None
+
+    def __enter__(self) -> DtlsClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._process is not None:
+            self._process.stop()
+        self._scratch.cleanup()
+
+    def exchange(self, payload: bytes, expect: int | None = None, timeout: float = 30.0) -> DtlsClientResult:
+        """Send `payload`, collect up to `expect` (default len(payload)) bytes, then close (close_notify).
+        Retries from scratch while the server's port is refused, until `timeout`."""
+        expect = len(payload) if expect is None else expect
+        deadline = time.monotonic() + timeout
+        attempts = 0
+        while True:
+            attempts += 1
+            result = self._attempt(payload, expect, deadline, attempts)
+            refused = not result.handshake_ok and "errno=111" in result.log
+            if not refused or time.monotonic() >= deadline:
+                return result
+            time.sleep(0.2)
+
+    def _attempt(self, payload: bytes, expect: int, deadline: float, attempts: int) -> DtlsClientResult:
+        state: dict[str, str] = {}
+        received = bytearray()
+        changed = threading.Condition()
+        first_line = len(self.log.lines)
+
+        def on_stdout(data: bytes) -> None:
+            with changed:
+                received.extend(data)
+                changed.notify_all()
+
+        def on_stderr(line: str) -> None:
+            key, _, value = line.partition(": ")
+            state.setdefault(key, value)
+
+        self.msgfile.unlink(missing_ok=True)
+        process = self._process = OpensslProcess(self._args, self.log, on_stdout, on_stderr)
+        process.write(payload)
+        with changed:
+            while len(received) < expect and process.running() and time.monotonic() < deadline:
+                changed.wait(0.1)
+        process.close_stdin()  # s_client answers EOF on stdin with close_notify and exits
+        returncode = process.finish()
+        self._process = None
+        return DtlsClientResult(
+            handshake_ok="CONNECTION ESTABLISHED" in state,
+            received=bytes(received),
+            cipher=state.get("Ciphersuite"),
+            peer_certificate=state.get("Peer certificate"),
+            hello_verify_received=hello_verify_requests(self.msgfile, "<<<"),
+            returncode=returncode,
+            attempts=attempts,
+            log="\n".join(self.log.lines[first_line:]),
+        )

@@ -1,0 +1,24 @@
+"""Host TLS and DTLS peers used as fixtures, in one place for tests to import.
+
+TLS peers use CPython's `ssl` (tls_peers.py); DTLS peers drive the `openssl` command line tool
+(dtls_peers.py, which explains how its server echoes).
+"""
+
+from .dtls_peers import DtlsClient, DtlsClientResult, DtlsConnection, DtlsServer
+from .peer_log import PeerLog
+from .ports import free_port
+from .tls_peers import TlsConnection, TlsEchoServer, TlsExchange, TlsExchangeError, tls_client_exchange
+
+__all__ = [
+    "DtlsClient",
+    "DtlsClientResult",
+    "DtlsConnection",
+    "DtlsServer",
+    "PeerLog",
+    "TlsConnection",
+    "TlsEchoServer",
+    "TlsExchange",
+    "TlsExchangeError",
+    "free_port",
+    "tls_client_exchange",
+]

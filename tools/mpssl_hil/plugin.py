@@ -1,0 +1,138 @@
+"""pytest plugin: options, markers and fixtures for running mpssl tests against targets and host peers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .certs import Pki, generate_pki
+from .dtls_peers import DtlsServer
+from .faketime import FaketimeUnavailable
+from .ports import Transport, free_port
+from .targets import UnixTarget
+from .tls_peers import TlsEchoServer
+
+NO_MICROPYTHON = "no build/unix/micropython: run `make` with a MicroPython checkout (MICROPY_DIR)"
+MARKERS = (
+    "needs_micropython: needs the MicroPython checkout / built unix binary",
+    "valgrind: runs the unix binary under valgrind",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mpssl")
+    group.addoption("--micropython", type=Path, default=None,
+                    help="the unix MicroPython binary (default: <rootdir>/build/unix/micropython)")
+    group.addoption("--peer-log-dir", type=Path, default=None,
+                    help="write every host peer's log to a file in this directory")
+
+
+def micropython_path(config: pytest.Config) -> Path:
+    given: Path | None = config.getoption("--micropython")
+    return given if given is not None else config.rootpath / "build" / "unix" / "micropython"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip marked tests, and tests that use `micropython_bin` even indirectly, from this one place:
+    the same location and reason make the summary show a single "SKIPPED [n]" line."""
+    needs = item.get_closest_marker("needs_micropython") or "micropython_bin" in getattr(
+        item, "fixturenames", ()
+    )
+    if needs and not micropython_path(item.config).is_file():
+        pytest.skip(NO_MICROPYTHON)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """The generated test PKI, once per session."""
+    return generate_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def micropython_bin(pytestconfig: pytest.Config) -> Path:
+    path = micropython_path(pytestconfig)
+    if not path.is_file():
+        pytest.skip(NO_MICROPYTHON)
+    return path.resolve()
+
+
+@pytest.fixture
+def peer_log_dir(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Path | None:
+    """Per-test directory for peer logs under --peer-log-dir, or None."""
+    root: Path | None = pytestconfig.getoption("--peer-log-dir")
+    if root is None:
+        return None
+    safe = "".join(c if c.isalnum() or c in "-_.[]" else "_" for c in request.node.nodeid)
+    return root / safe
+
+
+@pytest.fixture
+def unix_target(micropython_bin: Path, tmp_path: Path) -> UnixTarget:
+    return UnixTarget(micropython_bin, workdir_root=tmp_path)
+
+
+@pytest.fixture
+def shifted_clock_target(micropython_bin: Path, tmp_path: Path) -> Callable[[str], UnixTarget]:
+    """Factory: `shifted_clock_target("-400d")` is a UnixTarget whose wall clock follows libfaketime."""
+
+    def make(faketime: str) -> UnixTarget:
+        try:
+            return UnixTarget(micropython_bin, faketime=faketime, workdir_root=tmp_path)
+        except FaketimeUnavailable as e:
+            pytest.skip(str(e))
+
+    return make
+
+
+@pytest.fixture
+def tls_server(peer_log_dir: Path | None) -> Iterator[Callable[..., TlsEchoServer]]:
+    """Factory: `tls_server(certfile, keyfile, **TlsEchoServer options)` starts an echo server that is
+    stopped at teardown."""
+    servers: list[TlsEchoServer] = []
+
+    def start(certfile: Path, keyfile: Path, **kwargs: Any) -> TlsEchoServer:
+        kwargs.setdefault("log_dir", peer_log_dir)
+        server = TlsEchoServer(certfile, keyfile, **kwargs)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def dtls_server(peer_log_dir: Path | None) -> Iterator[Callable[..., DtlsServer]]:
+    """Factory: `dtls_server(certfile, keyfile, **DtlsServer options)` starts an openssl DTLS echo server
+    that is stopped at teardown."""
+    servers: list[DtlsServer] = []
+
+    def start(certfile: Path, keyfile: Path, **kwargs: Any) -> DtlsServer:
+        kwargs.setdefault("log_dir", peer_log_dir)
+        server = DtlsServer(certfile, keyfile, **kwargs)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> Callable[..., int]:
+    """`free_port("tcp" | "udp", host="127.0.0.1")`: a port that was free a moment ago."""
+
+    def find(transport: Transport = "tcp", host: str = "127.0.0.1") -> int:
+        return free_port(transport, host)
+
+    return find

@@ -1,0 +1,238 @@
+"""Targets: where a MicroPython test script runs. `UnixTarget` runs the unix port as a subprocess.
+
+Argument passing (the contract of tests/device/scripts/): before a run the target writes `test_args.py`
+next to the script with `ARGS = {...}` (a Python literal); a script does `from test_args import ARGS`.
+Files passed in `files` appear in ARGS under their key as the path the board sees. A script reports
+results as lines `RESULT <json>` on stdout.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .faketime import faketime_environment
+
+ARGS_MODULE = "test_args.py"
+RESULT_PREFIX = "RESULT "
+
+
+@dataclass
+class RunResult:
+    stdout: str
+    stderr: str
+    returncode: int | None
+    timed_out: bool
+    script: str = ""
+
+    def results(self) -> list[Any]:
+        """Every `RESULT <json>` line of stdout, decoded."""
+        found = []
+        for line in self.stdout.splitlines():
+            if line.startswith(RESULT_PREFIX):
+                try:
+                    found.append(json.loads(line[len(RESULT_PREFIX):]))
+                except json.JSONDecodeError as e:
+                    raise AssertionError(f"bad RESULT line {line!r}: {e}\n{self.describe()}") from e
+        return found
+
+    def result(self) -> Any:
+        """The last `RESULT` line (usually the only one)."""
+        found = self.results()
+        if not found:
+            raise AssertionError(f"{self.script} printed no RESULT line\n{self.describe()}")
+        return found[-1]
+
+    def check(self) -> RunResult:
+        """Raise AssertionError with the script's output if it failed or timed out; else return self."""
+        if self.timed_out:
+            raise AssertionError(f"{self.script} timed out\n{self.describe()}")
+        if self.returncode != 0:
+            raise AssertionError(f"{self.script} exited with {self.returncode}\n{self.describe()}")
+        return self
+
+    def describe(self) -> str:
+        return f"--- stdout ---\n{_lines(self.stdout)}--- stderr ---\n{_lines(self.stderr)}--- end ---"
+
+
+def _lines(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+class RunningScript(abc.ABC):
+    """A script started in the background, e.g. a board-side server."""
+
+    @abc.abstractmethod
+    def wait(self, timeout: float = 60) -> RunResult: ...
+
+    @abc.abstractmethod
+    def kill(self) -> RunResult: ...
+
+    @abc.abstractmethod
+    def output(self) -> str:
+        """What the script printed on stdout so far."""
+
+    def wait_for_output(self, text: str, timeout: float = 30) -> str:
+        """Wait until `text` appears on the script's stdout (e.g. "LISTENING"); return stdout so far."""
+        deadline = time.monotonic() + timeout
+        while text not in (out := self.output()):
+            if not self.running() or time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not printed within {timeout}s\n{self.kill().describe()}")
+            time.sleep(0.05)
+        return out
+
+    @abc.abstractmethod
+    def running(self) -> bool: ...
+
+
+class Target(abc.ABC):
+    """One board (or the unix port) that runs MicroPython scripts."""
+
+    name: str
+
+    @property
+    @abc.abstractmethod
+    def host_address(self) -> str:
+        """The host's address as the board reaches it; host peers bind to it."""
+
+    @abc.abstractmethod
+    def start(
+        self,
+        script: Path,
+        args: dict[str, Any] | None = None,
+        files: dict[str, Path] | None = None,
+        modules: Sequence[Path] = (),
+    ) -> RunningScript:
+        """Start `script` in the background with `args` and `files` (see the module docstring);
+        `modules` are MicroPython modules the script imports, placed beside it."""
+
+    def run(
+        self,
+        script: Path,
+        args: dict[str, Any] | None = None,
+        files: dict[str, Path] | None = None,
+        timeout: float = 60,
+        modules: Sequence[Path] = (),
+    ) -> RunResult:
+        return self.start(script, args, files, modules).wait(timeout)
+
+
+_LITERALS = (str, int, float, bytes, bool, type(None))
+
+
+def _check_literal(value: Any, where: str) -> None:
+    """Only values whose repr() MicroPython can read back are allowed (a Path, for one, is not)."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_literal(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_literal(key, f"{where} key")
+            _check_literal(item, f"{where}[{key!r}]")
+    elif not isinstance(value, _LITERALS):
+        raise TypeError(f"ARGS{where} is a {type(value).__name__}; pass files in `files`, other values "
+                        "as str/int/float/bytes/bool/None/list/dict")
+
+
+def args_module_source(args: dict[str, Any]) -> str:
+    _check_literal(args, "")
+    return f"ARGS = {args!r}\n"
+
+
+def merge_file_args(args: dict[str, Any] | None, board_paths: dict[str, str]) -> dict[str, Any]:
+    merged = dict(args or {})
+    for key, path in board_paths.items():
+        if key in merged:
+            raise ValueError(f"{key!r} is both an argument and a file")
+        merged[key] = path
+    return merged
+
+
+class UnixProcess(RunningScript):
+    def __init__(self, proc: subprocess.Popen[bytes], workdir: Path, script: str) -> None:
+        self.proc = proc
+        self.workdir = workdir
+        self.script = script
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        return (self.workdir / "stdout.txt").read_text(errors="replace")
+
+    def wait(self, timeout: float = 60) -> RunResult:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return self._stop(timed_out=True)
+        return self._collect(timed_out=False)
+
+    def kill(self) -> RunResult:
+        return self._stop(timed_out=False)
+
+    def _stop(self, timed_out: bool) -> RunResult:
+        if self.running():
+            self.proc.kill()
+        self.proc.wait()
+        return self._collect(timed_out)
+
+    def _collect(self, timed_out: bool) -> RunResult:
+        stderr = (self.workdir / "stderr.txt").read_text(errors="replace")
+        return RunResult(self.output(), stderr, self.proc.returncode, timed_out, self.script)
+
+
+class UnixTarget(Target):
+    """The unix port: `binary script.py` in a fresh working directory per run.
+
+    `faketime` (e.g. "@2020-01-01 00:00:00" or "-400d") runs it under libfaketime; raises
+    `FaketimeUnavailable` when the library is not installed.
+    """
+
+    name = "unix"
+
+    def __init__(
+        self,
+        binary: Path,
+        faketime: str | None = None,
+        workdir_root: Path | None = None,
+        wrapper: Sequence[str] = (),
+    ) -> None:
+        self.binary = binary.resolve()  # the script runs in its own working directory
+        self.wrapper = list(wrapper)  # e.g. valgrind and its options
+        self.faketime = faketime
+        self.workdir_root = workdir_root
+        self._faketime_env = faketime_environment(faketime) if faketime else {}
+
+    @property
+    def host_address(self) -> str:
+        return "127.0.0.1"
+
+    def start(
+        self,
+        script: Path,
+        args: dict[str, Any] | None = None,
+        files: dict[str, Path] | None = None,
+        modules: Sequence[Path] = (),
+    ) -> UnixProcess:
+        board_paths = {key: str(path.resolve()) for key, path in (files or {}).items()}
+        args_source = args_module_source(merge_file_args(args, board_paths))
+        workdir = Path(tempfile.mkdtemp(prefix=f"{script.stem}-", dir=self.workdir_root))
+        for path in (script, *modules):
+            shutil.copy(path, workdir / path.name)
+        (workdir / ARGS_MODULE).write_text(args_source, encoding="utf-8")
+        env = dict(os.environ, MICROPYPATH=f"{workdir}{os.pathsep}.frozen", **self._faketime_env)
+        with (workdir / "stdout.txt").open("wb") as out, (workdir / "stderr.txt").open("wb") as err:
+            proc = subprocess.Popen(
+                [*self.wrapper, str(self.binary), script.name], cwd=workdir, env=env,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            )
+        return UnixProcess(proc, workdir, script.name)
