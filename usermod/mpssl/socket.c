@@ -314,6 +314,12 @@ static mp_uint_t socket_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg
     if (request == MP_STREAM_POLL && self->state != MPSSL_FAILED) {
         return poll_tls(self, arg);
     }
+    if (request == MP_STREAM_GET_FILENO) {
+        // No file descriptor: select.poll must ask poll_tls, which knows about data mbedTLS
+        // holds already and about a handshake that needs the other direction.
+        *errcode = MP_EINVAL;
+        return MP_STREAM_ERROR;
+    }
     return mp_get_stream(self->sock)->ioctl(self->sock, request, arg, errcode);
 }
 

@@ -30,7 +30,7 @@ for _ in range(ARGS.get("connections", 1)):
         continue
     total = 0
     while True:
-        data = s.read(4096)
+        data = s.recv(4096)  # what has arrived; read(4096) would wait for all 4096 bytes
         if not data:
             break
         s.write(data)
