@@ -10,24 +10,39 @@ ctx = ssl.SSLContext(ssl.PROTOCOL_DTLS_SERVER)
 ctx.load_cert_chain(ARGS["certfile"], ARGS["keyfile"])
 hello_verify = 0
 HELLO_VERIFY_REQUIRED = -0x6A80  # MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED
-for _ in range(ARGS.get("connections", 1)):
+
+
+def accept(sock, client_addr):
+    """wrap_socket until the client has repeated its hello with the cookie."""
+    global hello_verify
+    while True:
+        try:
+            return ctx.wrap_socket(sock, server_side=True, client_id=repr(client_addr).encode())
+        except OSError as e:
+            if e.args[0] != HELLO_VERIFY_REQUIRED:
+                raise
+            # The client repeats its hello with the cookie on the same address: wrap again.
+            hello_verify += 1
+            print("HELLO_VERIFY", e.args)
+
+
+served = 0
+while served < ARGS.get("connections", 1):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(socket.getaddrinfo(ARGS["host"], ARGS["port"])[0][-1])
     _, client_addr = sock.recvfrom(1, socket.MSG_PEEK)
     sock.connect(client_addr)  # connect back: this socket now talks to this client only
-    s = None
-    while s is None:
-        try:
-            s = ctx.wrap_socket(sock, server_side=True, client_id=repr(client_addr).encode())
-        except OSError as e:
-            if e.args[0] != HELLO_VERIFY_REQUIRED or hello_verify >= 5:
-                raise
-            # The client repeats its hello with the cookie on the same address: wrap again.
-            hello_verify += 1
-            print("HELLO_VERIFY", e.args)
+    try:
+        s = accept(sock, client_addr)
+    except OSError as e:
+        # Not a handshake: e.g. a late close_notify of the previous client. Drop it, listen again.
+        print("DROPPED", e.args)
+        sock.close()
+        continue
     data = s.recv(1500)  # one datagram: read() would wait for all 1500 bytes
     s.write(data.upper())
     print("RESULT " + json.dumps({"ok": True, "received": data.decode(), "hello_verify": hello_verify,
                                   "version": s.version()}))
     s.close()
+    served += 1

@@ -1,0 +1,78 @@
+"""DTLS 1.2 with OpenSSL's s_server/s_client and between two mpssl endpoints, HelloVerify included."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from errno import ECONNREFUSED
+
+import pytest
+from conftest import script
+
+from mpssl_hil.certs import Pki
+from mpssl_hil.peers import DtlsClient, DtlsServer
+from mpssl_hil.targets import UnixTarget
+
+pytestmark = pytest.mark.needs_micropython
+
+
+def test_board_client_to_openssl_server(unix_target: UnixTarget, dtls_server: Callable[..., DtlsServer],
+                                        pki: Pki) -> None:
+    server = dtls_server(pki.server_ec.chain, pki.server_ec.key)
+    result = unix_target.run(script("dtls_client.py"),
+                             {"host": "127.0.0.1", "port": server.port, "server_hostname": "localhost",
+                              "message": "hello from the board\n"},
+                             {"cafile": pki.root_ca.cert}, timeout=60).check().result()
+    assert result["ok"], result
+    assert result["version"] == "DTLSv1.2"
+    assert result["reply"] == "hello from the board\n"
+    assert server.hello_verify_requests_sent() >= 1, "s_server always asks for a cookie"
+
+
+def test_board_client_rejects_untrusted_dtls_server(unix_target: UnixTarget,
+                                                    dtls_server: Callable[..., DtlsServer], pki: Pki) -> None:
+    server = dtls_server(pki.server_untrusted.chain, pki.server_untrusted.key)
+    result = unix_target.run(script("dtls_client.py"),
+                             {"host": "127.0.0.1", "port": server.port, "server_hostname": "localhost",
+                              "message": "x"},
+                             {"cafile": pki.root_ca.cert}, timeout=60).check().result()
+    assert result == {"ok": False, "type": "SSLCertVerificationError", "args": result["args"]}
+    assert "not correctly signed" in result["args"][0]
+
+
+def start_board_server(target: UnixTarget, pki: Pki, port: int, connections: int = 1):  # noqa: ANN201
+    return target.start(script("dtls_server.py"),
+                        {"host": "127.0.0.1", "port": port, "connections": connections},
+                        {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key})
+
+
+def test_openssl_client_to_board_server_with_hello_verify(unix_target: UnixTarget, pki: Pki,
+                                                          free_port: Callable[..., int]) -> None:
+    port = free_port("udp")
+    board = start_board_server(unix_target, pki, port)
+    client = DtlsClient("127.0.0.1", port, cafile=pki.root_ca.cert, server_hostname="localhost")
+    exchange = client.exchange(b"hello board\n", timeout=30)
+    assert exchange.handshake_ok, exchange.log
+    assert exchange.received == b"HELLO BOARD\n"
+    assert exchange.hello_verify_received >= 1
+    result = board.wait(30).check().result()
+    assert result["received"] == "hello board\n"
+    assert result["hello_verify"] >= 1, "the first wrap_socket must raise Hello Verify Required"
+    assert "HELLO_VERIFY (-27264, 'MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED')" in board.output()
+
+
+def test_board_to_board(unix_target: UnixTarget, pki: Pki, free_port: Callable[..., int]) -> None:
+    port = free_port("udp")
+    board = start_board_server(unix_target, pki, port, connections=2)
+    for message in ("first\n", "second\n"):  # one SSLContext keeps serving: cookies per context
+        for _attempt in range(50):  # until the board's server socket is bound (ECONNREFUSED before)
+            result = unix_target.run(script("dtls_client.py"),
+                                     {"host": "127.0.0.1", "port": port, "server_hostname": "localhost",
+                                      "message": message},
+                                     {"cafile": pki.root_ca.cert}, timeout=60).check().result()
+            if result != {"ok": False, "type": "OSError", "args": [str(ECONNREFUSED)]}:
+                break
+            time.sleep(0.1)
+        assert result["ok"] and result["reply"] == message.upper(), result
+    results = board.wait(30).check().results()
+    assert [r["received"] for r in results] == ["first\n", "second\n"]
