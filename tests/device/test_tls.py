@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import script
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from conftest import script
 
 from mpssl_hil.certs import Identity, Pki
 from mpssl_hil.peers import TlsEchoServer, tls_client_exchange

@@ -16,6 +16,7 @@ CERT = load(ARGS["certfile"])
 KEY = load(ARGS["keyfile"])
 CERT_DER = load(ARGS["cert_der"])
 OTHER_KEY = load(ARGS["other_keyfile"])
+GARBAGE_PEM = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
 
 
 def case(name, fn):
@@ -119,7 +120,7 @@ def no_cert_server():
 
 
 CASES = [
-    ("garbage PEM cert", lambda: server_ctx().load_cert_chain(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", KEY)),
+    ("garbage PEM cert", lambda: server_ctx().load_cert_chain(GARBAGE_PEM, KEY)),
     ("truncated PEM cert", lambda: server_ctx().load_cert_chain(CERT[: len(CERT) // 2], KEY)),
     ("garbage DER cert", lambda: server_ctx().load_cert_chain(b"\x30\x82\x01\x00" + b"\x00" * 20, KEY)),
     ("truncated DER cert", lambda: server_ctx().load_cert_chain(CERT_DER[:-10], KEY)),
@@ -144,7 +145,8 @@ CASES = [
     ("server_hostname not str", lambda: client_ctx().wrap_socket(pipe_pair()[0], server_hostname=5)),
     ("required without hostname", lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).wrap_socket(pipe_pair()[0])),
     ("server_side on client ctx", lambda: client_ctx().wrap_socket(pipe_pair()[0], server_side=True)),
-    ("dtls server without client_id", lambda: ssl.SSLContext(ssl.PROTOCOL_DTLS_SERVER).wrap_socket(pipe_pair()[0], server_side=True)),
+    ("dtls server without client_id",
+     lambda: ssl.SSLContext(ssl.PROTOCOL_DTLS_SERVER).wrap_socket(pipe_pair()[0], server_side=True)),
     ("peer sends garbage", garbage_peer),
     ("peer closes mid-handshake", peer_closes_mid_handshake),
     ("truncated server flight", truncated_server_hello),

@@ -12,9 +12,11 @@ sock.connect(socket.getaddrinfo(ARGS["host"], ARGS["port"])[0][-1])
 try:
     s = ctx.wrap_socket(sock, server_hostname=ARGS["server_hostname"])
 except Exception as e:
+    s = None
     print("RESULT " + json.dumps({"ok": False, "type": type(e).__name__, "args": [str(a) for a in e.args]}))
-    raise SystemExit
-s.write(ARGS["message"])
-reply = s.recv(1500)  # one datagram
-print("RESULT " + json.dumps({"ok": True, "cipher": s.cipher(), "version": s.version(), "reply": reply.decode()}))
-s.close()
+if s is not None:
+    s.write(ARGS["message"])
+    reply = s.recv(1500)  # one datagram
+    print("RESULT " + json.dumps({"ok": True, "cipher": s.cipher(), "version": s.version(),
+                                  "reply": reply.decode()}))
+    s.close()

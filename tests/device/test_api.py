@@ -1,0 +1,44 @@
+"""The module surface: `ssl` is built in, `tls` is the same module, secure defaults, constants,
+exception hierarchy, verify_mode and cipher names."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from conftest import script
+
+from mpssl_hil.targets import UnixTarget
+
+pytestmark = pytest.mark.needs_micropython
+
+
+def test_module_surface(unix_target: UnixTarget) -> None:
+    surface = unix_target.run(script("api_surface.py")).check().result()
+    assert surface["tls_is_ssl"], "import tls gives mpssl's module"
+    assert surface["name"] == "ssl"
+    assert not surface["has_file"], "ssl is built in, not a frozen or file module"
+    assert all(surface["constants"])
+    assert surface["client_default_verify"] and surface["dtls_client_default_verify"]
+    assert surface["default_context_verifies"]
+    assert surface["server_default_verify"]
+    assert surface["verify_mode_roundtrip"] == [True, True, True]
+    assert surface["ciphers_after_set"] == ["TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+                                            "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384"]
+    assert surface["error_hierarchy"] == [True, True, True]
+    assert surface["mbedtls_version"].startswith("Mbed TLS 3.")
+
+
+def test_builtin_tls_module_is_compiled_out(unix_target: UnixTarget) -> None:
+    """MicroPython's own extmod/modtls_mbedtls.c is built with MICROPY_PY_SSL=0, so its object defines
+    nothing; mpssl's module object is what `ssl` and `tls` name."""
+    if shutil.which("nm") is None:
+        pytest.skip("nm (binutils) is not installed")
+    build = unix_target.binary.parent
+    builtin = subprocess.run(["nm", str(build / "extmod" / "modtls_mbedtls.o")], capture_output=True,
+                             text=True, check=True).stdout
+    assert builtin.strip() == "", builtin
+    ours = subprocess.run(["nm", str(build / "mpssl" / "modssl.o")], capture_output=True, text=True,
+                          check=True).stdout
+    assert " D mp_module_ssl" in ours or " R mp_module_ssl" in ours, ours

@@ -1,0 +1,31 @@
+"""Each SSLSocket owns its mbedTLS state and gives it back on close(): many open/close cycles and
+full handshakes leave the heap where it started."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import MEMORY_STREAMS, script
+
+from mpssl_hil.certs import Pki
+from mpssl_hil.targets import UnixTarget
+
+pytestmark = pytest.mark.needs_micropython
+
+
+def cycles(target: UnixTarget, pki: Pki) -> dict:
+    return target.run(script("memory_cycles.py"), {"cycles": 1000, "handshakes": 100},
+                      {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key, "cafile": pki.root_ca.cert},
+                      timeout=300, modules=[MEMORY_STREAMS]).check().result()
+
+
+def test_heap_returns_after_1000_cycles_gc_heap(gc_heap_target: UnixTarget, pki: Pki) -> None:
+    """With mbedTLS on the GC heap (as on the MCU ports) gc.mem_alloc() counts mbedTLS' memory too."""
+    heap = cycles(gc_heap_target, pki)
+    assert heap["after_open_close"] == heap["before"], heap
+    assert heap["after_handshakes"] == heap["before"], heap
+
+
+def test_python_heap_returns_after_1000_cycles(unix_target: UnixTarget, pki: Pki) -> None:
+    heap = cycles(unix_target, pki)
+    assert heap["after_open_close"] == heap["before"], heap
+    assert heap["after_handshakes"] == heap["before"], heap

@@ -1,0 +1,122 @@
+"""Certificate verification as a client sees it: the chain, the dates against the board clock, the
+hostname; what CERT_OPTIONAL and CERT_NONE do; what the exceptions carry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from conftest import script
+
+from mpssl_hil.certs import Pki
+from mpssl_hil.peers import TlsEchoServer
+from mpssl_hil.targets import UnixTarget
+
+pytestmark = pytest.mark.needs_micropython
+ServerFactory = Callable[..., TlsEchoServer]
+
+EXPIRED = "The certificate validity has expired"
+FUTURE = "The certificate validity starts in the future"
+CN_MISMATCH = "The certificate Common Name (CN) does not match with the expected CN"
+NOT_TRUSTED = "The certificate is not correctly signed by the trusted CA"
+# mbedTLS verify flags (MBEDTLS_X509_BADCERT_*)
+FLAGS = {EXPIRED: 0x01, CN_MISMATCH: 0x04, NOT_TRUSTED: 0x08, FUTURE: 0x200}
+
+
+def connect(target: UnixTarget, server: TlsEchoServer, pki: Pki, **args: object) -> dict:
+    plain = {"host": "127.0.0.1", "port": server.port, "server_hostname": "localhost", "payload_size": 16}
+    plain.update(args)
+    return target.run(script("tls_client.py"), plain, {"cafile": pki.root_ca.cert}, timeout=60).check().result()
+
+
+def assert_verify_error(result: dict, message: str) -> None:
+    assert result["ok"] is False, result
+    assert result["type"] == "SSLCertVerificationError"
+    assert result["is_oserror"] and result["is_valueerror"], "caught by `except OSError` and `except ValueError`"
+    assert result["args"] == [f"\n{message}\n"], "args as MicroPython's built-in tls gives them"
+    assert result["verify_message"] == message
+    assert result["verify_code"] & FLAGS[message]
+    assert result["reason"] == f"certificate verify failed: {message}"
+
+
+@pytest.mark.parametrize(("identity", "hostname", "message"), [
+    ("server_expired", "localhost", EXPIRED),
+    ("server_not_yet_valid", "localhost", FUTURE),
+    ("server_wrong_host", "localhost", CN_MISMATCH),
+    ("server_ec", "other.example", CN_MISMATCH),
+    ("server_self_signed", "localhost", NOT_TRUSTED),
+    ("server_untrusted", "localhost", NOT_TRUSTED),
+])
+def test_bad_certificate_is_rejected(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki,
+                                     identity: str, hostname: str, message: str) -> None:
+    ident = getattr(pki, identity)
+    server = tls_server(ident.chain, ident.key)
+    assert_verify_error(connect(unix_target, server, pki, server_hostname=hostname), message)
+
+
+def test_missing_intermediate_is_rejected(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki) -> None:
+    server = tls_server(pki.server_ec.cert, pki.server_ec.key)  # the leaf alone, no intermediate
+    assert_verify_error(connect(unix_target, server, pki), NOT_TRUSTED)
+
+
+@pytest.mark.parametrize(("identity", "hostname"), [
+    ("server_ec", "localhost"),
+    ("server_ec", "mpssl.test"),
+    ("server_ec", "127.0.0.1"),      # IP address SAN
+    ("server_rsa", "localhost"),
+    ("server_cn_only", "mpssl.test"),  # no SAN: the CN is checked
+])
+def test_good_chain_is_accepted(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki,
+                                identity: str, hostname: str) -> None:
+    ident = getattr(pki, identity)
+    server = tls_server(ident.chain, ident.key)
+    result = connect(unix_target, server, pki, server_hostname=hostname)
+    assert result["ok"] and result["verify_message"] is None, result
+
+
+def test_cert_optional_continues_and_records_the_failure(unix_target: UnixTarget, tls_server: ServerFactory,
+                                                         pki: Pki) -> None:
+    server = tls_server(pki.server_expired.chain, pki.server_expired.key)
+    result = connect(unix_target, server, pki, verify_mode="CERT_OPTIONAL")
+    assert result["ok"] and result["echo_matches"]
+    assert result["verify_message"] == EXPIRED
+    assert result["peer_subject"] is None, "getpeercert() is empty for a certificate that did not verify"
+
+
+def test_cert_none_skips_verification(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki) -> None:
+    server = tls_server(pki.server_self_signed.chain, pki.server_self_signed.key)
+    result = connect(unix_target, server, pki, verify_mode="CERT_NONE", server_hostname=None)
+    assert result["ok"] and result["echo_matches"]
+    assert result["peer_der_len"] > 100, "the certificate is still there in binary form"
+
+
+def test_check_hostname_false_verifies_chain_only(unix_target: UnixTarget, tls_server: ServerFactory,
+                                                  pki: Pki) -> None:
+    server = tls_server(pki.server_wrong_host.chain, pki.server_wrong_host.key)
+    assert connect(unix_target, server, pki, check_hostname=False)["ok"]
+    server = tls_server(pki.server_untrusted.chain, pki.server_untrusted.key)
+    assert_verify_error(connect(unix_target, server, pki, check_hostname=False), NOT_TRUSTED)
+
+
+def test_cert_required_without_hostname_fails_before_handshake(unix_target: UnixTarget,
+                                                               tls_server: ServerFactory, pki: Pki) -> None:
+    server = tls_server(pki.server_ec.chain, pki.server_ec.key)
+    result = connect(unix_target, server, pki, server_hostname=None)
+    assert result["type"] == "ValueError" and result["args"] == ["CERT_REQUIRED requires server_hostname"]
+
+
+def test_no_trust_anchors_says_what_to_do(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki) -> None:
+    server = tls_server(pki.server_ec.chain, pki.server_ec.key)
+    run = unix_target.run(script("tls_client.py"), {"host": "127.0.0.1", "port": server.port,
+                                                   "server_hostname": "localhost"}).check()
+    result = run.result()
+    assert result["type"] == "SSLError" and result["is_oserror"]
+    assert "load_verify_locations" in result["reason"]
+
+
+@pytest.mark.parametrize(("clock", "message"), [("-400d", FUTURE), ("+400d", EXPIRED)])
+def test_validity_follows_the_board_clock(shifted_clock_target: Callable[[str], UnixTarget],
+                                          tls_server: ServerFactory, pki: Pki, clock: str, message: str) -> None:
+    server = tls_server(pki.server_ec.chain, pki.server_ec.key)
+    result = connect(shifted_clock_target(clock), server, pki)
+    assert result["ok"] is False and result["verify_message"] == message, result
