@@ -7,8 +7,9 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import script
+from conftest import MEMORY_STREAMS, script
 
+from mpssl_hil.certs import Pki
 from mpssl_hil.targets import UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
@@ -42,3 +43,19 @@ def test_builtin_tls_module_is_compiled_out(unix_target: UnixTarget) -> None:
     ours = subprocess.run(["nm", str(build / "mpssl" / "modssl.o")], capture_output=True, text=True,
                           check=True).stdout
     assert " D mp_module_ssl" in ours or " R mp_module_ssl" in ours, ours
+
+
+def test_stream_methods(unix_target: UnixTarget, pki: Pki) -> None:
+    result = unix_target.run(script("stream_methods.py"), {},
+                             {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key,
+                              "cafile": pki.root_ca.cert}, modules=[MEMORY_STREAMS]).check().result()
+    assert result["write"] == 9 and result["send"] == 9
+    assert result["readline"] == ["line one\n", "line two\n"]
+    assert (result["readinto"], result["readinto_data"]) == (4, "0123")
+    assert (result["recv_into"], result["recv_into_data"]) == (6, "456789")
+    assert result["recv"] == "abcdef"
+    assert result["read_nothing_yet"] is None
+    assert result["client_read"] == "reply"
+    assert result["version"] == "TLSv1.2" and result["cipher"].startswith("TLS-ECDHE-ECDSA-")
+    assert ["commonName", "mpssl test server (EC)"] in [rdn[0] for rdn in result["peer_subject"]]
+    assert result["eof_after_close_notify"] == ""

@@ -12,6 +12,7 @@ from conftest import script
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import DtlsClient, DtlsServer
 from mpssl_hil.targets import UnixTarget
+from mpssl_hil.udp_relay import LossyUdpRelay
 
 pytestmark = pytest.mark.needs_micropython
 
@@ -76,3 +77,19 @@ def test_board_to_board(unix_target: UnixTarget, pki: Pki, free_port: Callable[.
         assert result["ok"] and result["reply"] == message.upper(), result
     results = board.wait(30).check().results()
     assert [r["received"] for r in results] == ["first\n", "second\n"]
+
+
+def test_lost_datagrams_are_retransmitted(unix_target: UnixTarget, dtls_server: Callable[..., DtlsServer],
+                                          pki: Pki) -> None:
+    """The board's first ClientHello and the server's first reply flight are lost: the module's
+    retransmission timer must resend and the handshake still completes."""
+    server = dtls_server(pki.server_ec.chain, pki.server_ec.key)
+    with LossyUdpRelay(server.port, drop_to_server=[0], drop_to_client=[1]) as relay:
+        result = unix_target.run(script("dtls_client.py"),
+                                 {"host": "127.0.0.1", "port": relay.port, "server_hostname": "localhost",
+                                  "message": "through a lossy link\n"},
+                                 {"cafile": pki.root_ca.cert}, timeout=60).check().result()
+    assert result["ok"] and result["reply"] == "through a lossy link\n", result
+    assert relay.dropped == 2
+    # hello, hello + cookie, key exchange flight, data: anything beyond that was a retransmission
+    assert relay.to_server > 4, f"no retransmission seen ({relay.to_server} datagrams from the board)"
