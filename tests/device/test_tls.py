@@ -118,30 +118,28 @@ def test_module_wrap_socket_with_der_cadata_and_client_cert(unix_target: UnixTar
         assert result["echo"] == "wrapped"
 
 
-@pytest.mark.parametrize("key_format", ["ec_key_sec1", "ec_key_pkcs8", "ec_key_sec1_der", "ec_key_der"])
+@pytest.mark.parametrize(("identity", "chain", "key_format"), [
+    ("server_ec", "chain", "ec_key_sec1"),
+    ("server_ec", "chain", "ec_key_pkcs8"),
+    ("server_ec", "chain", "ec_key_sec1_der"),
+    ("server_ec", "chain", "ec_key_der"),
+    ("server_rsa", "chain_der", "rsa_key_pkcs1"),
+    ("server_rsa", "chain_der", "rsa_key_pkcs8"),
+    ("server_rsa", "chain_der", "rsa_key_pkcs1_der"),
+    ("server_rsa", "chain_der", "rsa_key_der"),
+])
 def test_board_server_with_cpython_client(unix_target: UnixTarget, pki: Pki, free_port: Callable[..., int],
-                                          key_format: str) -> None:
+                                          identity: str, chain: str, key_format: str) -> None:
+    ident: Identity = getattr(pki, identity)
     port = free_port("tcp")
-    files = {"certfile": pki.server_ec.chain, "keyfile": getattr(pki, key_format)}
+    files = {"certfile": getattr(ident, chain), "keyfile": getattr(pki, key_format)}
     board = unix_target.start(script("tls_server.py"), {"host": "127.0.0.1", "port": port}, files)
     board.wait_for_output("LISTENING")
     exchange = tls_client_exchange("127.0.0.1", port, pki.root_ca.cert, "localhost", b"x" * 5000)
     assert exchange.echoed == b"x" * 5000
-    assert (("commonName", common_name(pki.server_ec.cert)),) in exchange.peer_cert["subject"]
+    assert (("commonName", common_name(ident.cert)),) in exchange.peer_cert["subject"]
     result = board.wait(30).check().result()
     assert result == {"ok": True, "cipher": result["cipher"], "echoed": 5000, "peer_subject": None}
-
-
-@pytest.mark.parametrize("key_format", ["rsa_key_pkcs1", "rsa_key_pkcs8", "rsa_key_pkcs1_der", "rsa_key_der"])
-def test_board_server_rsa_key_formats(unix_target: UnixTarget, pki: Pki, free_port: Callable[..., int],
-                                      key_format: str) -> None:
-    port = free_port("tcp")
-    files = {"certfile": pki.server_rsa.chain_der, "keyfile": getattr(pki, key_format)}
-    board = unix_target.start(script("tls_server.py"), {"host": "127.0.0.1", "port": port}, files)
-    board.wait_for_output("LISTENING")
-    exchange = tls_client_exchange("127.0.0.1", port, pki.root_ca.cert, "localhost", b"rsa")
-    assert exchange.echoed == b"rsa"
-    assert board.wait(30).check().result()["ok"]
 
 
 def test_board_server_requires_client_cert(unix_target: UnixTarget, pki: Pki,

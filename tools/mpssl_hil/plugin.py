@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -92,15 +92,21 @@ def shifted_clock_target(micropython_bin: Path, tmp_path: Path) -> Callable[[str
     return make
 
 
-@pytest.fixture
-def tls_server(peer_log_dir: Path | None) -> Iterator[Callable[..., TlsEchoServer]]:
-    """Factory: `tls_server(certfile, keyfile, **TlsEchoServer options)` starts an echo server that is
-    stopped at teardown."""
-    servers: list[TlsEchoServer] = []
+class _Server(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
-    def start(certfile: Path, keyfile: Path, **kwargs: Any) -> TlsEchoServer:
-        kwargs.setdefault("log_dir", peer_log_dir)
-        server = TlsEchoServer(certfile, keyfile, **kwargs)
+
+ServerT = TypeVar("ServerT", bound=_Server)
+
+
+def _started_servers(cls: Callable[..., ServerT], log_dir: Path | None) -> Iterator[Callable[..., ServerT]]:
+    """A factory fixture's body: each call starts a `cls` server; teardown stops them all."""
+    servers: list[ServerT] = []
+
+    def start(certfile: Path, keyfile: Path, **kwargs: Any) -> ServerT:
+        kwargs.setdefault("log_dir", log_dir)
+        server = cls(certfile, keyfile, **kwargs)
         server.start()
         servers.append(server)
         return server
@@ -108,24 +114,20 @@ def tls_server(peer_log_dir: Path | None) -> Iterator[Callable[..., TlsEchoServe
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def tls_server(peer_log_dir: Path | None) -> Iterator[Callable[..., TlsEchoServer]]:
+    """Factory: `tls_server(certfile, keyfile, **TlsEchoServer options)` starts an echo server that is
+    stopped at teardown."""
+    yield from _started_servers(TlsEchoServer, peer_log_dir)
 
 
 @pytest.fixture
 def dtls_server(peer_log_dir: Path | None) -> Iterator[Callable[..., DtlsServer]]:
     """Factory: `dtls_server(certfile, keyfile, **DtlsServer options)` starts an openssl DTLS echo server
     that is stopped at teardown."""
-    servers: list[DtlsServer] = []
-
-    def start(certfile: Path, keyfile: Path, **kwargs: Any) -> DtlsServer:
-        kwargs.setdefault("log_dir", peer_log_dir)
-        server = DtlsServer(certfile, keyfile, **kwargs)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    yield from _started_servers(DtlsServer, peer_log_dir)
 
 
 @pytest.fixture(name="free_port")

@@ -43,39 +43,41 @@ def client_ctx():
     return c
 
 
-def garbage_peer():
-    # The "server" answers the ClientHello with bytes that are not TLS.
+def client_after_hello():
+    """A non-blocking client that has sent its ClientHello; returns it and both pipe ends."""
     a, b = pipe_pair()
     s = client_ctx().wrap_socket(a, do_handshake_on_connect=False)
     s.setblocking(False)
     s.do_handshake()
-    b.write(b"HTTP/1.1 400 Bad Request\r\n\r\n" * 4)
+    return s, a, b
+
+
+def keep_handshaking(s):
     for _ in range(10):
         s.do_handshake()
+
+
+def garbage_peer():
+    # The "server" answers the ClientHello with bytes that are not TLS.
+    s, _, b = client_after_hello()
+    b.write(b"HTTP/1.1 400 Bad Request\r\n\r\n" * 4)
+    keep_handshaking(s)
 
 
 def peer_closes_mid_handshake():
-    a, b = pipe_pair()
-    s = client_ctx().wrap_socket(a, do_handshake_on_connect=False)
-    s.setblocking(False)
-    s.do_handshake()
+    s, a, _ = client_after_hello()
     a.closed_by_peer = True
-    for _ in range(10):
-        s.do_handshake()
+    keep_handshaking(s)
 
 
 def truncated_server_hello():
-    a, b = pipe_pair()
-    c = client_ctx().wrap_socket(a, do_handshake_on_connect=False)
+    c, a, b = client_after_hello()
     srv = server_ctx().wrap_socket(b, server_side=True, do_handshake_on_connect=False)
-    c.setblocking(False)
     srv.setblocking(False)
-    c.do_handshake()
     srv.do_handshake()
     a.inbox[:] = a.inbox[: len(a.inbox) // 2]  # half of the server's flight arrives, then EOF
     a.closed_by_peer = True
-    for _ in range(10):
-        c.do_handshake()
+    keep_handshaking(c)
 
 
 def use_after_close():
@@ -94,14 +96,7 @@ def read_after_close():
 
 
 def handshake_fails_then_read():
-    try:
-        garbage_peer()
-    except OSError:
-        pass
-    a, b = pipe_pair()
-    s = client_ctx().wrap_socket(a, do_handshake_on_connect=False)
-    s.setblocking(False)
-    s.do_handshake()
+    s, _, b = client_after_hello()
     b.write(b"\x15\x03\x03\x00\x02\x02\x28")  # a fatal alert record
     try:
         s.do_handshake()
