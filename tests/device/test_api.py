@@ -48,7 +48,8 @@ def test_builtin_tls_module_is_compiled_out(unix_target: UnixTarget) -> None:
 def test_stream_methods(unix_target: UnixTarget, pki: Pki) -> None:
     result = unix_target.run(script("stream_methods.py"), {},
                              {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key,
-                              "cafile": pki.root_ca.cert}, modules=[MEMORY_STREAMS]).check().result()
+                              "cafile": pki.root_ca.cert, "rsa_certfile": pki.server_rsa.chain,
+                              "rsa_keyfile": pki.server_rsa.key}, modules=[MEMORY_STREAMS]).check().result()
     assert result["write"] == 9 and result["send"] == 9
     assert result["readline"] == ["line one\n", "line two\n"]
     assert (result["readinto"], result["readinto_data"]) == (4, "0123")

@@ -137,6 +137,13 @@ mp_obj_t mpssl_context_load_cert_chain(mp_obj_t self_in, mp_obj_t certfile, mp_o
         mbedtls_pk_free(&pk);
         mp_raise_ValueError(MP_ERROR_TEXT("key does not match the certificate"));
     }
+    // Replace, not append: mbedTLS keeps a list of (cert, key) pairs and NULL empties it.
+    int cleared = mbedtls_ssl_conf_own_cert(&self->conf, NULL, NULL);
+    if (cleared != 0) {
+        mbedtls_x509_crt_free(&chain);
+        mbedtls_pk_free(&pk);
+        mpssl_raise_mbedtls(cleared);
+    }
     mbedtls_x509_crt_free(&self->own_cert);
     mbedtls_pk_free(&self->own_key);
     self->own_cert = chain; // mbedTLS objects hold no pointers to themselves: moving is safe

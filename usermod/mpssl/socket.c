@@ -392,6 +392,9 @@ static MP_DEFINE_CONST_FUN_OBJ_1(socket_version_obj, socket_version);
 // SSLCertVerificationError that CERT_REQUIRED would have raised (useful with CERT_OPTIONAL).
 static mp_obj_t socket_verify_result(mp_obj_t self_in) {
     mpssl_socket_t *self = get_open(self_in);
+    if (self->state != MPSSL_OPEN) {
+        mp_raise_OSError(MP_ENOTCONN); // nothing verified before the handshake
+    }
     uint32_t flags = mbedtls_ssl_get_verify_result(&self->ssl);
     if (flags == 0) {
         return mp_const_none;
@@ -456,7 +459,8 @@ MP_DEFINE_CONST_OBJ_TYPE(
 static void check_wrap_args(mpssl_context_t *ctx, mp_obj_t sock, bool server_side,
     mp_obj_t server_hostname, mp_obj_t client_id) {
     const mp_obj_type_t *type = mp_obj_get_type(sock);
-    if (!MP_OBJ_TYPE_HAS_SLOT(type, protocol) || ((const mp_stream_p_t *)MP_OBJ_TYPE_GET_SLOT(type, protocol))->read == NULL) {
+    const mp_stream_p_t *stream = MP_OBJ_TYPE_HAS_SLOT(type, protocol) ? MP_OBJ_TYPE_GET_SLOT(type, protocol) : NULL;
+    if (stream == NULL || stream->read == NULL || stream->write == NULL || stream->ioctl == NULL) {
         mp_raise_TypeError(MP_ERROR_TEXT("sock must be a stream (a socket or an io.IOBase)"));
     }
     bool server_ctx = ctx->protocol & MPSSL_PROTOCOL_SERVER;

@@ -5,7 +5,12 @@ import json
 from memory_streams import connected_pair, contexts
 from test_args import ARGS
 
-client, server = connected_pair(*contexts(ARGS), "localhost")
+client_ctx, server_ctx = contexts(ARGS)
+# load_cert_chain replaces what was loaded before: after RSA then EC again, only EC is served
+# (the server's own order prefers ECDHE-RSA suites, so a leftover RSA chain would be chosen).
+server_ctx.load_cert_chain(ARGS["rsa_certfile"], ARGS["rsa_keyfile"])
+server_ctx.load_cert_chain(ARGS["certfile"], ARGS["keyfile"])
+client, server = connected_pair(client_ctx, server_ctx, "localhost")
 out = {}
 out["write"] = client.write(b"line one\n")
 out["send"] = client.send(b"line two\n")
