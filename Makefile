@@ -43,7 +43,13 @@ UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 	FROZEN_MANIFEST=$(ROOT)/ports-config/unix/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS) \
 	$(UNIX_HEAP_FLAGS)
 
-.PHONY: all venv check-micropython micropython firmware firmware-unix test clean help
+.PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all test clean help
+
+# Each MCU port brings its build rules in boards/<port>/port.mk: a target firmware-<port> that
+# builds BOARD into $(BUILD_ROOT)/<port>-$(BOARD)/firmware.*, and its boards added to
+# FIRMWARE_BOARDS as <port>:<BOARD> for `make firmware-all`.
+FIRMWARE_BOARDS :=
+-include $(wildcard $(ROOT)/boards/*/port.mk)
 
 all: venv firmware
 
@@ -84,6 +90,12 @@ micropython:
 		echo "$(MICROPY_SUBMODULES)) or set MICROPY_DIR to one." >&2; exit 1; }; fi
 
 firmware: firmware-$(PORT)
+
+# Every board this machine can build (ESP32 needs ESP-IDF, which is not part of firmware-all).
+firmware-all: check-micropython
+	@set -e; for pb in $(FIRMWARE_BOARDS); do \
+		echo "== $${pb%%:*} $${pb#*:}"; \
+		$(MAKE) --no-print-directory firmware PORT=$${pb%%:*} BOARD=$${pb#*:}; done
 
 firmware-unix: check-micropython $(UNIX_BUILD)/micropython
 

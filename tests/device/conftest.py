@@ -1,4 +1,4 @@
-"""Shared pieces of the device tests: where the scripts are, and a GC-heap build fixture."""
+"""Shared pieces of the device tests: where the scripts are, and the targets a test runs on."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mpssl_hil.targets import UnixTarget
+from mpssl_hil.targets import Target, UnixTarget
 
 SCRIPTS = Path(__file__).parent / "scripts"
 MEMORY_STREAMS = SCRIPTS / "memory_streams.py"
@@ -17,9 +17,21 @@ def script(name: str) -> Path:
 
 
 @pytest.fixture
-def gc_heap_target(micropython_bin: Path, tmp_path: Path) -> UnixTarget:
+def gc_heap_unix_target(micropython_bin: Path, tmp_path: Path) -> UnixTarget:
     """The unix build with mbedTLS on MicroPython's GC heap (make firmware MBEDTLS_HEAP=gc)."""
     binary = micropython_bin.parent.parent / "unix-gc" / "micropython"
     if not binary.is_file():
         pytest.skip("no build/unix-gc/micropython: run `make firmware PORT=unix MBEDTLS_HEAP=gc`")
     return UnixTarget(binary, workdir_root=tmp_path)
+
+
+@pytest.fixture(params=["unix", "qemu"])
+def offline_target(request: pytest.FixtureRequest) -> Target:
+    """Tests that need no network run on the unix build and on the emulated Cortex-M3 board."""
+    return request.getfixturevalue(f"{request.param}_target")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["gc_heap_unix", "qemu"])
+def gc_heap_target(request: pytest.FixtureRequest) -> Target:
+    """Targets where mbedTLS allocates on MicroPython's GC heap, so gc.mem_alloc() sees all of it."""
+    return request.getfixturevalue(f"{request.param}_target")  # type: ignore[no-any-return]

@@ -10,13 +10,13 @@ import pytest
 from conftest import MEMORY_STREAMS, script
 
 from mpssl_hil.certs import Pki
-from mpssl_hil.targets import UnixTarget
+from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 
 
-def test_module_surface(unix_target: UnixTarget) -> None:
-    surface = unix_target.run(script("api_surface.py")).check().result()
+def test_module_surface(offline_target: Target) -> None:
+    surface = offline_target.run(script("api_surface.py")).check().result()
     assert surface["tls_is_ssl"], "import tls gives mpssl's module"
     assert surface["name"] == "ssl"
     assert not surface["has_file"], "ssl is built in, not a frozen or file module"
@@ -45,8 +45,8 @@ def test_builtin_tls_module_is_compiled_out(unix_target: UnixTarget) -> None:
     assert " D mp_module_ssl" in ours or " R mp_module_ssl" in ours, ours
 
 
-def test_stream_methods(unix_target: UnixTarget, pki: Pki) -> None:
-    result = unix_target.run(script("stream_methods.py"), {},
+def test_stream_methods(offline_target: Target, pki: Pki) -> None:
+    result = offline_target.run(script("stream_methods.py"), {},
                              {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key,
                               "cafile": pki.root_ca.cert, "rsa_certfile": pki.server_rsa.chain,
                               "rsa_keyfile": pki.server_rsa.key}, modules=[MEMORY_STREAMS]).check().result()

@@ -14,7 +14,7 @@ import pytest
 from conftest import MEMORY_STREAMS, script
 
 from mpssl_hil.certs import Pki
-from mpssl_hil.targets import UnixTarget
+from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 
@@ -61,8 +61,9 @@ def bad_input_files(pki: Pki) -> dict[str, Path]:
             "other_keyfile": pki.server_rsa.key}
 
 
-def test_bad_input_raises_clear_exceptions(unix_target: UnixTarget, pki: Pki) -> None:
-    run = unix_target.run(script("bad_input.py"), {}, bad_input_files(pki), modules=[MEMORY_STREAMS]).check()
+def test_bad_input_raises_clear_exceptions(offline_target: Target, pki: Pki) -> None:
+    run = offline_target.run(script("bad_input.py"), {}, bad_input_files(pki), modules=[MEMORY_STREAMS],
+                             timeout=300).check()
     assert run.stdout.rstrip().endswith("DONE")
     raised = {r["case"]: r["raised"] for r in run.results()}
     assert raised == EXPECTED

@@ -8,10 +8,12 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from .board_target import SerialBoardTarget
 from .certs import Pki, generate_pki
 from .dtls_peers import DtlsServer
 from .faketime import FaketimeUnavailable
 from .ports import Transport, free_port
+from .qemu import QemuBoard, QemuUnavailable
 from .targets import UnixTarget
 from .tls_peers import TlsEchoServer
 
@@ -26,6 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mpssl")
     group.addoption("--micropython", type=Path, default=None,
                     help="the unix MicroPython binary (default: <rootdir>/build/unix/micropython)")
+    group.addoption("--qemu-firmware", type=Path, default=None,
+                    help="the qemu board's firmware (default: <rootdir>/build/qemu-MPS2_AN385/firmware.elf)")
     group.addoption("--peer-log-dir", type=Path, default=None,
                     help="write every host peer's log to a file in this directory")
 
@@ -138,3 +142,33 @@ def free_port_fixture() -> Callable[..., int]:
         return free_port(transport, host)
 
     return find
+
+
+def qemu_firmware_path(config: pytest.Config) -> Path:
+    given: Path | None = config.getoption("--qemu-firmware")
+    return given if given is not None else config.rootpath / "build" / "qemu-MPS2_AN385" / "firmware.elf"
+
+
+@pytest.fixture(scope="session")
+def qemu_board(pytestconfig: pytest.Config) -> Iterator[QemuBoard]:
+    """The emulated qemu board, started once per session."""
+    try:
+        board = QemuBoard(qemu_firmware_path(pytestconfig))
+        board.start()
+    except QemuUnavailable as e:
+        pytest.skip(str(e))
+    yield board
+    board.stop()
+
+
+@pytest.fixture(scope="session")
+def qemu_session_target(qemu_board: QemuBoard) -> Iterator[SerialBoardTarget]:
+    target = SerialBoardTarget(qemu_board.serial, name="qemu", host_address=qemu_board.host_address)
+    yield target
+    target.close()
+
+
+@pytest.fixture
+def qemu_target(qemu_session_target: SerialBoardTarget, tmp_path: Path) -> SerialBoardTarget:
+    qemu_session_target.workdir_root = tmp_path
+    return qemu_session_target

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,24 @@ def merge_file_args(args: dict[str, Any] | None, board_paths: dict[str, str]) ->
     return merged
 
 
+def prepare_workdir(
+    script: Path,
+    args: dict[str, Any] | None,
+    files: dict[str, Path] | None,
+    modules: Sequence[Path],
+    workdir_root: Path | None,
+    board_path: Callable[[Path], str],
+) -> Path:
+    """A fresh directory holding the script, its modules and `test_args.py`; `board_path` says where
+    the board sees a host file (on unix the file itself, on a board its copy under the mount)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{script.stem}-", dir=workdir_root))
+    for path in (script, *modules):
+        shutil.copy(path, workdir / path.name)
+    board_paths = {key: board_path(path) for key, path in (files or {}).items()}
+    (workdir / ARGS_MODULE).write_text(args_module_source(merge_file_args(args, board_paths)), encoding="utf-8")
+    return workdir
+
+
 class UnixProcess(RunningScript):
     def __init__(self, proc: subprocess.Popen[bytes], workdir: Path, script: str) -> None:
         self.proc = proc
@@ -223,12 +241,8 @@ class UnixTarget(Target):
         files: dict[str, Path] | None = None,
         modules: Sequence[Path] = (),
     ) -> UnixProcess:
-        board_paths = {key: str(path.resolve()) for key, path in (files or {}).items()}
-        args_source = args_module_source(merge_file_args(args, board_paths))
-        workdir = Path(tempfile.mkdtemp(prefix=f"{script.stem}-", dir=self.workdir_root))
-        for path in (script, *modules):
-            shutil.copy(path, workdir / path.name)
-        (workdir / ARGS_MODULE).write_text(args_source, encoding="utf-8")
+        workdir = prepare_workdir(script, args, files, modules, self.workdir_root,
+                                  lambda path: str(path.resolve()))
         env = dict(os.environ, MICROPYPATH=f"{workdir}{os.pathsep}.frozen", **self._faketime_env)
         with (workdir / "stdout.txt").open("wb") as out, (workdir / "stderr.txt").open("wb") as err:
             proc = subprocess.Popen(

@@ -9,6 +9,8 @@
 #   MPSSL_MBEDTLS_GC_HEAP=1    mbedTLS allocates on MicroPython's GC heap (MCU ports do this already)
 #   MPSSL_HOST_ENTROPY=1       with the GC heap on a host build: keep the OS entropy source
 #   MPSSL_MBEDTLS_PROVIDED=1   the port already compiles lib/mbedtls itself
+#   MPSSL_PLATFORM_C           the board's mbedTLS platform layer (entropy, time) when the port
+#                              does not compile one without its own TLS module
 
 MPSSL_DIR := $(USERMOD_DIR)
 MPSSL_CONFIG_DIR := $(abspath $(USERMOD_DIR)/../../ports-config/mbedtls)
@@ -43,3 +45,4 @@ MPSSL_MBEDTLS_SRC := $(sort $(notdir $(wildcard $(TOP)/lib/mbedtls/library/*.c))
 SRC_USERMOD_LIB_C += $(addprefix lib/mbedtls/library/,$(filter-out error.c,$(MPSSL_MBEDTLS_SRC)))
 SRC_USERMOD_LIB_C += lib/mbedtls_errors/mp_mbedtls_errors.c
 endif
+SRC_USERMOD_LIB_C += $(MPSSL_PLATFORM_C)

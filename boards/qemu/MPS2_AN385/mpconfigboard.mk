@@ -1,0 +1,29 @@
+# mpssl on QEMU's mps2-an385 machine (Cortex-M3): the qemu port's MPS2_AN385 board with mpssl as
+# its TLS module, a bigger heap for TLS connections, and littlefs for a RAM filesystem the
+# runner mounts to push scripts and certificates.
+QEMU_ARCH = arm
+QEMU_MACHINE = mps2-an385
+
+CFLAGS += -mthumb -mcpu=cortex-m3 -mfloat-abi=soft
+CFLAGS += -DQEMU_SOC_MPS2
+CFLAGS += -DMICROPY_HW_MCU_NAME='"Cortex-M3"'
+
+LDSCRIPT = mcu/arm/mps2.ld
+
+SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
+
+MPY_CROSS_FLAGS += -march=armv7m
+
+# The machine has 4 MiB of RAM: 2 MiB of GC heap holds several TLS connections (about 30 KiB each
+# with mbedTLS' 16 KiB input buffer) and the RAM filesystem.
+MICROPY_HEAP_SIZE = 2097152
+MICROPY_VFS_LFS2 = 1
+FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
+
+# mpssl: mbedTLS on the GC heap, the board's own mbedTLS platform layer (time and entropy from
+# the host through ARM semihosting) and configuration.
+MPSSL_QEMU_CONFIG_DIR = $(abspath $(BOARD_DIR)/../../../ports-config/qemu)
+MPSSL_MBEDTLS_GC_HEAP = 1
+MPSSL_PORT_MBEDTLS_CONFIG = mbedtls_config_qemu.h
+MPSSL_PLATFORM_C = $(addprefix $(MPSSL_QEMU_CONFIG_DIR)/,mbedtls_port.c board_clock.c) shared/timeutils/timeutils.c
+CFLAGS_EXTRA += -I$(MPSSL_QEMU_CONFIG_DIR)
