@@ -7,11 +7,11 @@ from collections.abc import Callable
 from errno import ECONNREFUSED
 
 import pytest
-from conftest import script
+from conftest import MEMORY_STREAMS, script
 
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import DtlsClient, DtlsServer
-from mpssl_hil.targets import UnixTarget
+from mpssl_hil.targets import Target, UnixTarget
 from mpssl_hil.udp_relay import LossyUdpRelay
 
 pytestmark = pytest.mark.needs_micropython
@@ -93,3 +93,12 @@ def test_lost_datagrams_are_retransmitted(unix_target: UnixTarget, dtls_server: 
     assert relay.dropped == 2
     # hello, hello + cookie, key exchange flight, data: anything beyond that was a retransmission
     assert relay.to_server > 4, f"no retransmission seen ({relay.to_server} datagrams from the board)"
+
+
+def test_dtls_between_in_memory_endpoints(offline_target: Target, pki: Pki) -> None:
+    result = offline_target.run(script("dtls_memory.py"), {},
+                                {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key,
+                                 "cafile": pki.root_ca.cert}, modules=[MEMORY_STREAMS], timeout=300).check().result()
+    assert result["handshake"] and result["hello_verify"] == 1
+    assert (result["got"], result["reply"]) == ("ping over dtls", "PING OVER DTLS")
+    assert result["version"] == "DTLSv1.2"

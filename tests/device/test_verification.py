@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import script
+from conftest import MEMORY_STREAMS, script
 
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import TlsEchoServer
-from mpssl_hil.targets import UnixTarget
+from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 ServerFactory = Callable[..., TlsEchoServer]
@@ -120,3 +120,35 @@ def test_validity_follows_the_board_clock(shifted_clock_target: Callable[[str], 
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
     result = connect(shifted_clock_target(clock), server, pki)
     assert result["ok"] is False and result["verify_message"] == message, result
+
+
+MEMORY_CASES = [
+    ("server_ec", "localhost", "CERT_REQUIRED", None),
+    ("server_cn_only", "mpssl.test", "CERT_REQUIRED", None),
+    ("server_expired", "localhost", "CERT_REQUIRED", EXPIRED),
+    ("server_not_yet_valid", "localhost", "CERT_REQUIRED", FUTURE),
+    ("server_wrong_host", "localhost", "CERT_REQUIRED", CN_MISMATCH),
+    ("server_untrusted", "localhost", "CERT_REQUIRED", NOT_TRUSTED),
+    ("server_self_signed", "localhost", "CERT_REQUIRED", NOT_TRUSTED),
+    ("server_expired", "localhost", "CERT_OPTIONAL", None),
+]
+
+
+def test_verification_without_network(offline_target: Target, pki: Pki) -> None:
+    """The same checks over in-memory streams, so they also run on the emulated MCU's mbedTLS build."""
+    files = {"cafile": pki.root_ca.cert}
+    for identity in {case[0] for case in MEMORY_CASES}:
+        files[f"{identity}_chain"] = getattr(pki, identity).chain
+        files[f"{identity}_key"] = getattr(pki, identity).key
+    cases = [{"identity": i, "hostname": h, "verify_mode": m} for i, h, m, _ in MEMORY_CASES]
+    results = offline_target.run(script("verify_memory.py"), {"cases": cases}, files, modules=[MEMORY_STREAMS],
+                                 timeout=600).check().results()
+    assert len(results) == len(MEMORY_CASES)
+    for (_, _, mode, message), result in zip(MEMORY_CASES, results, strict=True):
+        if mode == "CERT_OPTIONAL":
+            assert result["ok"] and result["verify_message"] == EXPIRED, result
+        elif message is None:
+            assert result["ok"] and result["verify_message"] is None, result
+        else:
+            assert not result["ok"] and result["verify_message"] == message, result
+            assert result["verify_code"] & FLAGS[message] and result["is_valueerror"], result

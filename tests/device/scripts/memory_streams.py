@@ -68,3 +68,35 @@ def connected_pair(client_ctx, server_ctx, hostname):
     server.setblocking(False)
     drive(client, server)
     return client, server
+
+
+class DatagramPipe(io.IOBase):
+    """One end of an in-memory datagram link: each write is one datagram, each read returns one."""
+
+    def __init__(self, inbox, outbox):
+        self.inbox = inbox
+        self.outbox = outbox
+
+    def readinto(self, buf):
+        if not self.inbox:
+            return None
+        datagram = self.inbox.pop(0)
+        n = min(len(buf), len(datagram))
+        buf[:n] = datagram[:n]
+        return n
+
+    def write(self, buf):
+        self.outbox.append(bytes(buf))
+        return len(buf)
+
+    def setblocking(self, flag):
+        pass
+
+    def ioctl(self, req, arg):
+        return 0
+
+
+def datagram_pair():
+    a_to_b = []
+    b_to_a = []
+    return DatagramPipe(b_to_a, a_to_b), DatagramPipe(a_to_b, b_to_a)
