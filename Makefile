@@ -1,5 +1,6 @@
 # mpssl build contract: see README.md and ../shared/DESIGN.md.
 #   make                      Python environment + MicroPython checkout check + build/unix/micropython
+#                             + the emulated qemu board (build/qemu-MPS2_AN385) when arm-none-eabi-gcc exists
 #   make firmware PORT=unix   the unix binary (MBEDTLS_HEAP=gc: mbedTLS on the GC heap, build/unix-gc/)
 #   make test                 the whole test suite
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
@@ -21,6 +22,7 @@ MPY_CROSS := $(BUILD_ROOT)/mpy-cross/mpy-cross
 MPSSL_SRC := $(wildcard $(ROOT)/usermod/mpssl/*.c $(ROOT)/usermod/mpssl/*.h $(ROOT)/usermod/mpssl/*.mk \
 	$(ROOT)/ports-config/mbedtls/*.h $(ROOT)/ports-config/unix/*)
 HAVE_MICROPY := $(wildcard $(MICROPY_DIR)/py/mpconfig.h)
+HAVE_ARM_GCC := $(shell command -v arm-none-eabi-gcc 2>/dev/null)
 # Submodules the ports need (lib/ paths of the MicroPython checkout).
 MICROPY_SUBMODULES := lib/mbedtls lib/micropython-lib lib/pico-sdk lib/tinyusb lib/lwip \
 	lib/cyw43-driver lib/btstack lib/stm32lib
@@ -51,7 +53,8 @@ UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 FIRMWARE_BOARDS :=
 -include $(wildcard $(ROOT)/boards/*/port.mk)
 
-all: venv firmware
+# `make`: the Python environment, the unix binary and (with an Arm toolchain) the emulated board.
+all: venv firmware $(if $(HAVE_ARM_GCC),firmware-qemu)
 
 help:
 	@sed -n '2,7p' $(ROOT)/Makefile
@@ -105,12 +108,15 @@ $(MPY_CROSS): | check-micropython
 $(UNIX_BUILD)/micropython: $(MPY_CROSS) $(MPSSL_SRC)
 	$(MAKE) -C $(MICROPY_DIR)/ports/unix $(UNIX_MAKE_ARGS) -j$(JOBS)
 
-# The suite builds what it can: with a checkout, both unix builds; without one, the tests that
-# need them skip with a one-line reason.
+# The suite builds what it can: with a checkout, both unix builds and (with an Arm toolchain) the
+# emulated qemu board; the tests that need what could not be built skip with a one-line reason.
 test: venv
 ifneq ($(HAVE_MICROPY),)
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=system
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=gc
+ifneq ($(HAVE_ARM_GCC),)
+	$(MAKE) firmware PORT=qemu
+endif
 endif
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
