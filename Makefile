@@ -2,6 +2,8 @@
 #   make                      Python environment + MicroPython checkout check + build/unix/micropython
 #                             + the emulated qemu board (build/qemu-MPS2_AN385) when arm-none-eabi-gcc exists
 #   make firmware PORT=unix   the unix binary (MBEDTLS_HEAP=gc: mbedTLS on the GC heap, build/unix-gc/)
+#   make firmware PORT=p BOARD=b   build/<p>-<b>/firmware.* (qemu, rp2, stm32); make firmware-all: every board
+#   make run-qemu             start the emulated board by hand (REPL on a pty, for mpremote)
 #   make test                 the whole test suite
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
 #   make clean
@@ -57,7 +59,7 @@ FIRMWARE_BOARDS :=
 all: venv firmware $(if $(HAVE_ARM_GCC),firmware-qemu)
 
 help:
-	@sed -n '2,7p' $(ROOT)/Makefile
+	@sed -n '2,11p' $(ROOT)/Makefile
 
 venv: $(VENV)/.installed
 

@@ -1,0 +1,31 @@
+"""The emulated board by hand, as README describes it: `mpssl-qemu --json` prints where its REPL
+is, and mpremote talks to it there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def test_mpssl_qemu_json_and_mpremote(pytestconfig: pytest.Config) -> None:
+    firmware = pytestconfig.rootpath / "build" / "qemu-MPS2_AN385" / "firmware.elf"
+    if not firmware.is_file() or shutil.which("qemu-system-arm") is None:
+        pytest.skip("no build/qemu-MPS2_AN385/firmware.elf or qemu-system-arm: run `make firmware PORT=qemu`")
+    command = Path(sys.executable).parent / "mpssl-qemu"
+    proc = subprocess.Popen([str(command), "--json", "--firmware", str(firmware)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert info["serial"].startswith("/dev/pts/") and info["forwards"] == {}
+        out = subprocess.run([str(Path(sys.executable).parent / "mpremote"), "connect", info["serial"], "exec",
+                              "import ssl, tls, sys; print(sys.platform, ssl is tls, ssl.MBEDTLS_VERSION)"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.stdout.split()[:4] == ["qemu", "True", "Mbed", "TLS"], out
+    finally:
+        proc.terminate()
+        proc.wait(10)
