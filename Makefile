@@ -3,6 +3,7 @@
 #                             + the emulated qemu board (build/qemu-MPS2_AN385) when arm-none-eabi-gcc exists
 #   make firmware PORT=unix   the unix binary (MBEDTLS_HEAP=gc: mbedTLS on the GC heap, build/unix-gc/)
 #   make firmware PORT=p BOARD=b   build/<p>-<b>/firmware.* (qemu, rp2, stm32); make firmware-all: every board
+#   make sizes                text/data/bss of every board's image against upstream's image of that board
 #   make run-qemu             start the emulated board by hand (REPL on a pty, for mpremote)
 #   make test                 the whole test suite
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
@@ -47,7 +48,7 @@ UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 	FROZEN_MANIFEST=$(ROOT)/ports-config/unix/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS) \
 	$(UNIX_HEAP_FLAGS)
 
-.PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all test clean help
+.PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all sizes test clean help
 
 # Each MCU port brings its build rules in boards/<port>/port.mk: a target firmware-<port> that
 # builds BOARD into $(BUILD_ROOT)/<port>-$(BOARD)/firmware.*, and its boards added to
@@ -59,7 +60,7 @@ FIRMWARE_BOARDS :=
 all: venv firmware $(if $(HAVE_ARM_GCC),firmware-qemu)
 
 help:
-	@sed -n '2,11p' $(ROOT)/Makefile
+	@sed -n '2,12p' $(ROOT)/Makefile
 
 venv: $(VENV)/.installed
 
@@ -95,6 +96,14 @@ micropython:
 		echo "$(MICROPY_SUBMODULES)) or set MICROPY_DIR to one." >&2; exit 1; }; fi
 
 firmware: firmware-$(PORT)
+
+# text/data/bss of every board against the upstream image of the same board (each port.mk has a
+# firmware-upstream-<port> target building it into build/upstream/<port>-<BOARD>).
+sizes: venv check-micropython
+	@set -e; for pb in $(FIRMWARE_BOARDS); do \
+		$(MAKE) --no-print-directory firmware PORT=$${pb%%:*} BOARD=$${pb#*:} >/dev/null; \
+		$(MAKE) --no-print-directory firmware-upstream-$${pb%%:*} BOARD=$${pb#*:} >/dev/null; done
+	@$(VENV)/bin/python -m mpssl_hil.sizes $(BUILD_ROOT) $(FIRMWARE_BOARDS)
 
 # Every board this machine can build (ESP32 needs ESP-IDF, which is not part of firmware-all).
 firmware-all: check-micropython

@@ -11,3 +11,9 @@ firmware-qemu: check-micropython $(MPY_CROSS)
 
 run-qemu: venv firmware-qemu
 	$(VENV)/bin/mpssl-qemu --firmware $(QEMU_BOARD_BUILD)/firmware.elf
+
+# The upstream board of the same hardware, from the same checkout, for `make sizes`.
+.PHONY: firmware-upstream-qemu
+firmware-upstream-qemu: check-micropython $(MPY_CROSS)
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu BOARD=$(or $(BOARD),MPS2_AN385) \
+		BUILD=$(BUILD_ROOT)/upstream/qemu-$(or $(BOARD),MPS2_AN385) MICROPY_MPYCROSS=$(MPY_CROSS) -j$(JOBS)
