@@ -1,4 +1,4 @@
-# mpssl as a user C module for MicroPython's CMake ports (rp2; esp32 is a TODO, see the end).
+# mpssl as a user C module for MicroPython's CMake ports (rp2 here; esp32 in esp32.cmake).
 #
 # On a port that builds lib/mbedtls itself (rp2: extmod/extmod.cmake's micropy_lib_mbedtls):
 #   - usermod/mpssl/*.c are compiled into the firmware;
@@ -17,19 +17,9 @@
 include_guard(GLOBAL)
 
 if(ESP_PLATFORM)
-    # TODO(esp32): not done yet. This branch must stay before everything below (which is for
-    # ports that build lib/mbedtls themselves). What ports/esp32 of v1.28.0 needs differently:
-    #  - mbedTLS is ESP-IDF's `mbedtls` component, configured by sdkconfig (CONFIG_MBEDTLS_*,
-    #    e.g. through ports-config/esp32/ fragments and CONFIG_MBEDTLS_USER_CONFIG_FILE), not
-    #    micropy_lib_mbedtls; MBEDTLS_CONFIG_FILE must not be overridden here;
-    #  - lib/mbedtls/include must not be added (IDF brings its own headers);
-    #  - esp32_common.cmake includes py/usermod.cmake BEFORE extmod/extmod.cmake, so
-    #    MICROPY_SOURCE_EXTMOD cannot be edited from here, and mpconfigport.h defines
-    #    MICROPY_PY_SSL and MICROPY_SSL_MBEDTLS as (MICROPY_PY_NETWORK) unconditionally:
-    #    the built-in `tls` must be removed another way (and the "MICROPY_SSL_MBEDTLS=(1)"
-    #    definition below would redefine the port's spelling);
-    #  - the usermod target needs IDF's mbedtls component linked for its include paths.
-    message(FATAL_ERROR "mpssl: the esp32 integration is not written yet (usermod/mpssl/micropython.cmake)")
+    # ESP-IDF's mbedtls component, configured by sdkconfig (ports-config/esp32/): see esp32.cmake.
+    include(${CMAKE_CURRENT_LIST_DIR}/esp32.cmake)
+    return()
 endif()
 
 set(MPSSL_DIR ${CMAKE_CURRENT_LIST_DIR})
