@@ -1,0 +1,9 @@
+# Upstream PYBD_SF2's frozen modules, with micropython-lib's networking bundle spelled out minus
+# its `ssl` wrapper: mpssl builds `ssl` (and `tls`) into the firmware.
+include("$(PORT_DIR)/boards/manifest.py")
+include("$(PORT_DIR)/boards/manifest_pyboard.py")
+require("mip")
+require("ntptime")
+require("requests")
+require("webrepl")
+require("urequests")
