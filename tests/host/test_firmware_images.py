@@ -111,3 +111,7 @@ def test_stm32_image_has_mpssl_and_not_the_builtin_tls(board: str) -> None:
 @pytest.mark.parametrize("board", STM32_BOARDS)
 def test_stm32_image_freezes_no_ssl_py(board: str) -> None:
     check_no_frozen_ssl("stm32", board, NETWORKING_FROZEN)
+
+
+def test_qemu_image_has_mpssl_and_its_platform_layer() -> None:
+    check_mpssl_in_builtin_tls_out("qemu", "MPS2_AN385", ["mbedtls_hardware_poll", "mpssl_qemu_time"])
