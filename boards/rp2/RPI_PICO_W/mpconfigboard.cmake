@@ -17,7 +17,7 @@ set(MICROPY_PY_BLUETOOTH_CYW43 ON)
 set(MICROPY_BOARD_PINS ${MICROPY_PORT_DIR}/boards/RPI_PICO_W/pins.csv)
 
 # Frozen Python: upstream's set without micropython-lib's ssl.py.
-set(MICROPY_FROZEN_MANIFEST ${MICROPY_BOARD_DIR}/manifest.py)
+set(MICROPY_FROZEN_MANIFEST ${MICROPY_BOARD_DIR}/../manifest.py)
 
 # mpssl itself, when the build was not given USER_C_MODULES (the top Makefile gives it).
 if(NOT USER_C_MODULES)

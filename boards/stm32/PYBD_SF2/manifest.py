@@ -1,9 +1,4 @@
-# Upstream PYBD_SF2's frozen modules, with micropython-lib's networking bundle spelled out minus
-# its `ssl` wrapper: mpssl builds `ssl` (and `tls`) into the firmware.
+# Upstream PYBD_SF2's frozen modules, with the networking bundle without ssl.py.
 include("$(PORT_DIR)/boards/manifest.py")
 include("$(PORT_DIR)/boards/manifest_pyboard.py")
-require("mip")
-require("ntptime")
-require("requests")
-require("webrepl")
-require("urequests")
+include("../../networking_manifest.py")

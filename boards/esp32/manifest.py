@@ -1,4 +1,4 @@
-# Frozen Python for an mpssl esp32 board: upstream's ports/esp32/boards/manifest.py, with every
+# Frozen Python for the mpssl esp32 boards: upstream's ports/esp32/boards/manifest.py, with every
 # module that would freeze micropython-lib's ssl.py left out of it (mpssl builds `ssl` and `tls`
 # into the firmware, so no ssl.py may be frozen over them). Upstream's file cannot be included as
 # it is: it requires "bundle-networking", which requires "ssl", and "umqtt.simple", whose
@@ -6,12 +6,7 @@
 freeze("$(PORT_DIR)/modules")
 include("$(MPY_DIR)/extmod/asyncio")
 
-# bundle-networking, less ssl.
-require("mip")
-require("ntptime")
-require("requests")
-require("webrepl")
-require("urequests")
+include("../networking_manifest.py")
 
 # The rest of upstream's list.
 require("aioespnow")
