@@ -26,6 +26,8 @@ MPSSL_SRC := $(wildcard $(ROOT)/usermod/mpssl/*.c $(ROOT)/usermod/mpssl/*.h $(RO
 	$(ROOT)/ports-config/mbedtls/*.h $(ROOT)/ports-config/unix/*)
 HAVE_MICROPY := $(wildcard $(MICROPY_DIR)/py/mpconfig.h)
 HAVE_ARM_GCC := $(shell command -v arm-none-eabi-gcc 2>/dev/null)
+HAVE_NPM := $(shell command -v npm 2>/dev/null)
+RP2040JS_DIR := $(ROOT)/tools/rp2040js
 # Submodules the ports need (lib/ paths of the MicroPython checkout).
 MICROPY_SUBMODULES := lib/mbedtls lib/micropython-lib lib/pico-sdk lib/tinyusb lib/lwip \
 	lib/cyw43-driver lib/btstack lib/stm32lib
@@ -121,7 +123,11 @@ $(UNIX_BUILD)/micropython: $(MPY_CROSS) $(MPSSL_SRC)
 
 # The suite builds what it can: with a checkout, both unix builds and (with an Arm toolchain) the
 # emulated qemu board; the tests that need what could not be built skip with a one-line reason.
-test: venv
+# The rp2040js emulator (npm package pinned in tools/rp2040js); its target skips without a bootrom.
+$(RP2040JS_DIR)/node_modules/.package-lock.json: $(RP2040JS_DIR)/package-lock.json
+	npm ci --prefix $(RP2040JS_DIR) --no-audit --no-fund
+
+test: venv $(if $(HAVE_NPM),$(RP2040JS_DIR)/node_modules/.package-lock.json)
 ifneq ($(HAVE_MICROPY),)
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=system
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=gc

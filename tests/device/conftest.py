@@ -25,7 +25,7 @@ def gc_heap_unix_target(micropython_bin: Path, tmp_path: Path) -> UnixTarget:
     return UnixTarget(binary, workdir_root=tmp_path)
 
 
-@pytest.fixture(params=["unix", "qemu"])
+@pytest.fixture(params=["unix", "qemu", "rp2040js"])
 def offline_target(request: pytest.FixtureRequest) -> Target:
     """Tests that need no network run on the unix build and on the emulated Cortex-M3 board."""
     return request.getfixturevalue(f"{request.param}_target")  # type: ignore[no-any-return]

@@ -49,7 +49,8 @@ def test_stream_methods(offline_target: Target, pki: Pki) -> None:
     result = offline_target.run(script("stream_methods.py"), {},
                              {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key,
                               "cafile": pki.root_ca.cert, "rsa_certfile": pki.server_rsa.chain,
-                              "rsa_keyfile": pki.server_rsa.key}, modules=[MEMORY_STREAMS]).check().result()
+                              "rsa_keyfile": pki.server_rsa.key}, modules=[MEMORY_STREAMS],
+                             timeout=300).check().result()
     assert result["write"] == 9 and result["send"] == 9
     assert result["readline"] == ["line one\n", "line two\n"]
     assert (result["readinto"], result["readinto_data"]) == (4, "0123")

@@ -14,6 +14,7 @@ from .dtls_peers import DtlsServer
 from .faketime import FaketimeUnavailable
 from .ports import Transport, free_port
 from .qemu import QemuBoard, QemuUnavailable
+from .rp2040js import BOOTROM_ENV, Rp2040jsBoard, Rp2040jsUnavailable, bootrom_from, set_rtc
 from .targets import UnixTarget
 from .tls_peers import TlsEchoServer
 
@@ -30,6 +31,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the unix MicroPython binary (default: <rootdir>/build/unix/micropython)")
     group.addoption("--qemu-firmware", type=Path, default=None,
                     help="the qemu board's firmware (default: <rootdir>/build/qemu-MPS2_AN385/firmware.elf)")
+    group.addoption("--rp2040-bootrom", type=Path, default=bootrom_from(None),
+                    help=f"the RP2040 B1 bootrom image the rp2040js target boots (default: ${BOOTROM_ENV})")
+    group.addoption("--rp2040-firmware", type=Path, default=None,
+                    help="the rp2040js target's firmware (default: <rootdir>/build/rp2-RPI_PICO_W/firmware.uf2)")
     group.addoption("--peer-log-dir", type=Path, default=None,
                     help="write every host peer's log to a file in this directory")
 
@@ -172,3 +177,34 @@ def qemu_session_target(qemu_board: QemuBoard) -> Iterator[SerialBoardTarget]:
 def qemu_target(qemu_session_target: SerialBoardTarget, tmp_path: Path) -> SerialBoardTarget:
     qemu_session_target.workdir_root = tmp_path
     return qemu_session_target
+
+
+def rp2040_firmware_path(config: pytest.Config) -> Path:
+    given: Path | None = config.getoption("--rp2040-firmware")
+    return given if given is not None else config.rootpath / "build" / "rp2-RPI_PICO_W" / "firmware.uf2"
+
+
+@pytest.fixture(scope="session")
+def rp2040js_board(pytestconfig: pytest.Config) -> Iterator[Rp2040jsBoard]:
+    """mpssl's RPI_PICO_W firmware on the rp2040js emulator, started once per session."""
+    try:
+        board = Rp2040jsBoard(rp2040_firmware_path(pytestconfig), pytestconfig.getoption("--rp2040-bootrom"))
+        board.start()
+    except Rp2040jsUnavailable as e:
+        pytest.skip(str(e))
+    yield board
+    board.stop()
+
+
+@pytest.fixture(scope="session")
+def rp2040js_session_target(rp2040js_board: Rp2040jsBoard) -> Iterator[SerialBoardTarget]:
+    target = SerialBoardTarget(rp2040js_board.serial, name="rp2040js", host_address=rp2040js_board.host_address)
+    set_rtc(target.transport)  # certificate dates are checked against the board clock
+    yield target
+    target.close()
+
+
+@pytest.fixture
+def rp2040js_target(rp2040js_session_target: SerialBoardTarget, tmp_path: Path) -> SerialBoardTarget:
+    rp2040js_session_target.workdir_root = tmp_path
+    return rp2040js_session_target
