@@ -12,6 +12,13 @@ from mpssl_hil.targets import Target, UnixTarget
 pytestmark = pytest.mark.needs_micropython
 
 
+# MicroPython's GC is conservative: a stale word on the stack can keep one small block alive after
+# gc.collect() (seen: 48 bytes on the emulated board). One leaked connection is far more than this
+# (its SSLSocket alone is over 500 bytes, its mbedTLS buffers over 16 KiB), and a leak repeats
+# 1000 or `handshakes` times.
+SLACK = 256
+
+
 def cycles(target: Target, pki: Pki) -> dict:
     # Handshakes cost seconds each on the emulated Cortex-M3: fewer there, still enough to show a leak.
     handshakes = 100 if isinstance(target, UnixTarget) else 10
@@ -24,11 +31,11 @@ def test_heap_returns_after_1000_cycles_gc_heap(gc_heap_target: Target, pki: Pki
     """With mbedTLS on the GC heap (the unix GC-heap build and the qemu board, as on every MCU port)
     gc.mem_alloc() counts mbedTLS' memory too."""
     heap = cycles(gc_heap_target, pki)
-    assert heap["after_open_close"] == heap["before"], heap
-    assert heap["after_handshakes"] == heap["before"], heap
+    assert heap["after_open_close"] - heap["before"] <= SLACK, heap
+    assert heap["after_handshakes"] - heap["before"] <= SLACK, heap
 
 
 def test_python_heap_returns_after_1000_cycles(unix_target: UnixTarget, pki: Pki) -> None:
     heap = cycles(unix_target, pki)
-    assert heap["after_open_close"] == heap["before"], heap
-    assert heap["after_handshakes"] == heap["before"], heap
+    assert heap["after_open_close"] - heap["before"] <= SLACK, heap
+    assert heap["after_handshakes"] - heap["before"] <= SLACK, heap
