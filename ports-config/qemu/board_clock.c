@@ -1,19 +1,31 @@
-// The emulated qemu board's wall clock: the host's time through ARM semihosting (the board has no
-// RTC).  It serves mbedTLS' certificate date checks, MicroPython's time functions and littlefs.
+// The emulated qemu board's real-time clock.  Its oscillator is the host's clock, read through ARM
+// semihosting; at power-on it shows the host's UTC time (like a board whose RTC runs from a backup
+// battery), and machine.RTC().datetime(...) sets it, which keeps an offset to the host's clock.
+// It serves mbedTLS' certificate date checks, MicroPython's time functions and littlefs.
 #include <string.h>
 #include <time.h>
 
 #include "py/mphal.h"
 #include "shared/timeutils/timeutils.h"
 
+#include "board_clock.h"
 #include "semihosting_call.h"
 
 #define SYS_TIME (0x11)
 
-time_t mpssl_qemu_time(time_t *timer);
+// The RTC's counter register: seconds to add to the host's clock.  It survives soft resets.
+static int64_t rtc_offset;
+
+static int64_t host_time(void) {
+    return (int64_t)(uint32_t)semihosting_call(SYS_TIME, NULL);
+}
+
+void mpssl_qemu_rtc_set(int64_t seconds_since_1970) {
+    rtc_offset = seconds_since_1970 - host_time();
+}
 
 time_t mpssl_qemu_time(time_t *timer) {
-    time_t now = (time_t)semihosting_call(SYS_TIME, NULL);
+    time_t now = (time_t)(host_time() + rtc_offset);
     if (timer != NULL) {
         *timer = now;
     }

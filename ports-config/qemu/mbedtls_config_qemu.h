@@ -6,7 +6,7 @@
 #include <time.h>
 
 // Time from the host's clock through semihosting (the board has no RTC).
-time_t mpssl_qemu_time(time_t *timer);
+#include "board_clock.h"
 #define MBEDTLS_PLATFORM_TIME_MACRO mpssl_qemu_time
 #define MBEDTLS_PLATFORM_MS_TIME_ALT
 

@@ -1,6 +1,7 @@
 # mpssl on QEMU's mps2-an385 machine (Cortex-M3): the qemu port's MPS2_AN385 board with mpssl as
-# its TLS module, a bigger heap for TLS connections, and littlefs for a RAM filesystem the
-# runner mounts to push scripts and certificates.
+# its TLS module, a bigger heap for TLS connections, littlefs, and what the upstream board lacks to
+# be a networked board: the LAN9118 Ethernet controller on lwIP (network.LAN, socket), and
+# machine.RTC.  Everything is added from here; the MicroPython checkout is not changed.
 QEMU_ARCH = arm
 QEMU_MACHINE = mps2-an385
 
@@ -27,3 +28,17 @@ MPSSL_MBEDTLS_GC_HEAP = 1
 MPSSL_PORT_MBEDTLS_CONFIG = mbedtls_config_qemu.h
 MPSSL_PLATFORM_C = $(addprefix $(MPSSL_QEMU_CONFIG_DIR)/,mbedtls_port.c board_clock.c) shared/timeutils/timeutils.c
 CFLAGS_EXTRA += -I$(MPSSL_QEMU_CONFIG_DIR)
+
+# The board's MicroPython configuration (mpconfigboard.h includes the port's mpconfigport.h).
+CFLAGS += -DMP_CONFIGFILE='<mpconfigboard.h>' -I$(BOARD_DIR)
+
+# Networking: lwIP with the board's lwipopts.h, the LAN9118 driver and netif, network.LAN.
+MICROPY_PY_LWIP = 1
+SRC_C += $(addprefix $(BOARD_DIR)/,\
+	board_init.c \
+	lan9118.c \
+	eth_netif.c \
+	lwip_service.c \
+	network_lan.c \
+	machine_rtc.c \
+	)

@@ -1,0 +1,27 @@
+// The mpssl qemu board's Ethernet interface: the LAN9118 as an lwIP netif with DHCP.
+#ifndef MPSSL_QEMU_ETH_NETIF_H
+#define MPSSL_QEMU_ETH_NETIF_H
+
+#include <stdbool.h>
+
+#include "lwip/netif.h"
+
+// Link states reported by network.LAN.status(), as on MicroPython's stm32 Ethernet.
+#define ETH_STATUS_DOWN (0)
+#define ETH_STATUS_LINK_UP (1)
+#define ETH_STATUS_NO_IP (2)
+#define ETH_STATUS_GOT_IP (3)
+
+struct netif *eth_netif(void);
+// Brings the interface up and starts DHCP; false if the chip does not answer.  Call with the
+// lwIP lock held.
+bool eth_netif_start(void);
+void eth_netif_stop(void);
+bool eth_netif_active(void);
+int eth_netif_status(void);
+// Passes received frames to lwIP (lwIP context only).
+void eth_netif_poll(void);
+// The chip's interrupt handler.
+void eth_irq_handler(void);
+
+#endif // MPSSL_QEMU_ETH_NETIF_H
