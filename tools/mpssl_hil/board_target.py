@@ -1,15 +1,23 @@
-"""A board reached over a serial REPL with mpremote's transport: real boards and the emulated qemu
-board.  Each run soft-resets the board, mounts the run's working directory from the host (mpremote's
-`mount`, so scripts, modules, test_args.py and certificate files are read over the link) and imports
-the script, so tracebacks name the script's own file and lines."""
+"""A board reached over a serial REPL with mpremote's transport: real boards and the emulated boards.
+Each run soft-resets the board, gives it the run's working directory (the script, its modules,
+test_args.py and certificate files) and imports the script, so tracebacks name the script's own file
+and lines.  The working directory reaches the board in one of two ways (`Delivery`):
+
+- "mount": mpremote's `mount` serves the host directory at /remote, so the board reads every file over
+  the link while the script runs.  The board side of that protocol gives up after one second without
+  an answer ("timeout waiting for remote"), which a slow emulated board on a loaded host can exceed.
+- "copy": the files are written into the board's own filesystem under /mpssl-run before the script
+  starts (`BoardDirectory`), each only when its content changed, and the script runs from there with no
+  further traffic but its output.  It needs a writable filesystem on the board."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
@@ -17,13 +25,112 @@ from mpremote.transport_serial import SerialTransport  # type: ignore[import-unt
 from .targets import RunningScript, RunResult, Target, prepare_workdir
 
 MOUNT = "/remote"
+RUN_DIRECTORY = "/mpssl-run"
+WRITE_CHUNK = 1024  # bytes per raw-REPL command while writing a file (mpremote's default is 256)
+S_IFDIR = 0x4000
+
+Delivery = Literal["mount", "copy"]
+
+
+class DirectoryEntry(Protocol):
+    """One entry of `fs_listdir` (mpremote's `dir_result`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def st_mode(self) -> int: ...
+
+
+class BoardFilesystem(Protocol):
+    """The file operations of an mpremote transport that `BoardDirectory` uses (SerialTransport's, in
+    raw REPL mode). Filesystem errors on the board come out as OSError, e.g. FileNotFoundError."""
+
+    def fs_listdir(self, src: str = "") -> Sequence[DirectoryEntry]: ...
+
+    def fs_mkdir(self, path: str) -> None: ...
+
+    def fs_writefile(self, dest: str, data: bytes, chunk_size: int = 256) -> None: ...
+
+    def fs_hashfile(self, path: str, algo: str, chunk_size: int = 256) -> bytes: ...
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BoardDirectory:
+    """A directory in the board's own filesystem that receives a run's files.
+
+    `sync(workdir)` writes a file only when its content differs from what the board holds at that path,
+    as far as this object knows: `known` maps a board path to the sha256 of its content.  The map starts
+    unknown; the first `sync` reads the directory back from the board (hashing each file there with
+    mpremote's `fs_hashfile`, which hashes on the board when it has hashlib), so a real board, whose
+    filesystem outlives the session and which other tools may have written to, is never trusted blindly,
+    and unchanged files are not rewritten (flash wear).  The emulator's flash is fresh per emulator
+    process: the directory is missing, it is created, and everything is written once.  After that the map
+    is kept up to date by the writes themselves; it assumes nothing else writes into the directory while
+    this object is in use (the test scripts only read their files).  A write that fails leaves its path
+    unknown, so it is written again next time."""
+
+    def __init__(self, board: BoardFilesystem, path: str = RUN_DIRECTORY, chunk_size: int = WRITE_CHUNK) -> None:
+        self.board = board
+        self.path = path
+        self.chunk_size = chunk_size
+        self.known: dict[str, str] | None = None
+
+    def board_path(self, name: str) -> str:
+        return f"{self.path}/{name}"
+
+    def sync(self, workdir: Path) -> list[str]:
+        """Make the directory hold every file of `workdir` under its own name; return the board paths
+        that were written (the board must be in raw REPL mode)."""
+        known = self.known if self.known is not None else self.read_board()
+        written = []
+        for file in sorted(workdir.iterdir()):
+            if not file.is_file():
+                continue
+            data = file.read_bytes()
+            digest = content_digest(data)
+            path = self.board_path(file.name)
+            if known.get(path) == digest:
+                continue
+            known.pop(path, None)  # until the write completes the board's content is unknown
+            self.board.fs_writefile(path, data, chunk_size=self.chunk_size)
+            known[path] = digest
+            written.append(path)
+        return written
+
+    def read_board(self) -> dict[str, str]:
+        """What the directory holds on the board now (creating it when it is missing); it becomes `known`."""
+        try:
+            entries = self.board.fs_listdir(self.path)
+        except FileNotFoundError:
+            self.board.fs_mkdir(self.path)
+            entries = []
+        known = {}
+        for entry in entries:
+            if entry.st_mode & S_IFDIR:
+                continue
+            path = self.board_path(entry.name)
+            known[path] = self.board.fs_hashfile(path, "sha256").hex()
+        self.known = known
+        return known
+
+    def enter_source(self) -> str:
+        """MicroPython code that makes the directory the working directory and `import` look there."""
+        return f"import os, sys\nos.chdir({self.path!r})\nif '' not in sys.path:\n    sys.path.insert(0, '')\n"
 
 
 class BoardRun(RunningScript):
-    def __init__(self, transport: SerialTransport, workdir: Path, script: str, lock: threading.Lock) -> None:
+    """One script run; `directory` None means the working directory is mounted, else it is copied there."""
+
+    def __init__(self, transport: SerialTransport, workdir: Path, script: str, lock: threading.Lock,
+                 directory: BoardDirectory | None = None) -> None:
         self.transport = transport
         self.workdir = workdir
         self.script = script
+        self.directory = directory
         self._lock = lock
         self._stdout = bytearray()
         self._stderr = b""
@@ -36,12 +143,20 @@ class BoardRun(RunningScript):
         with self._lock:
             try:
                 self.transport.enter_raw_repl(soft_reset=True)
-                self.transport.mount_local(str(self.workdir))
+                if self.directory is None:
+                    self.transport.mount_local(str(self.workdir))
+                else:
+                    self.directory.sync(self.workdir)
+                    self.transport.exec(self.directory.enter_source())
                 _, self._stderr = self.transport.exec_raw(f"import {module}", timeout=None,
                                                           data_consumer=self._stdout.extend)
-                self.transport.umount_local()
+                if self.directory is None:
+                    self.transport.umount_local()
             except TransportError as e:
                 self._error = f"transport: {e}"
+            except OSError as e:  # the board's filesystem refused a file (mpremote's fs_* raise OSError)
+                where = self.directory.path if self.directory is not None else MOUNT
+                self._error = f"copying the run's files to {where}: {e!r}"
 
     def running(self) -> bool:
         return self._thread.is_alive()
@@ -68,15 +183,22 @@ class BoardRun(RunningScript):
 
 
 class SerialBoardTarget(Target):
-    """A MicroPython board on a serial device (a USB port or the qemu board's pty)."""
+    """A MicroPython board on a serial device (a USB port or an emulated board's pty).
+
+    `delivery` says how a run's files reach the board (see the module docstring): "mount" (the default)
+    or "copy" into `RUN_DIRECTORY` of the board's filesystem.  In "copy" mode the target keeps the
+    `BoardDirectory`, and with it which content the board already holds, for its whole life: one target
+    object per board (per emulator process)."""
 
     def __init__(self, device: str, name: str = "board", host_address: str | None = None,
-                 workdir_root: Path | None = None) -> None:
+                 workdir_root: Path | None = None, delivery: Delivery = "mount") -> None:
         self.name = name
         self.device = device
         self._host_address = host_address
         self.workdir_root = workdir_root
+        self.delivery = delivery
         self.transport = SerialTransport(device, baudrate=115200)
+        self.directory = BoardDirectory(self.transport) if delivery == "copy" else None
         self._lock = threading.Lock()
 
     @property
@@ -88,15 +210,16 @@ class SerialBoardTarget(Target):
     def start(self, script: Path, args: dict[str, Any] | None = None, files: dict[str, Path] | None = None,
               modules: Sequence[Path] = ()) -> BoardRun:
         names: dict[Path, str] = {}
+        base = MOUNT if self.directory is None else self.directory.path
 
         def board_path(path: Path) -> str:
             names[path] = f"file{len(names)}_{path.name}"
-            return f"{MOUNT}/{names[path]}"
+            return f"{base}/{names[path]}"
 
         workdir = prepare_workdir(script, args, files, modules, self.workdir_root, board_path)
         for path, name in names.items():
             (workdir / name).write_bytes(path.read_bytes())
-        return BoardRun(self.transport, workdir, script.name, self._lock)
+        return BoardRun(self.transport, workdir, script.name, self._lock, self.directory)
 
     def close(self) -> None:
         deadline = time.monotonic() + 5
