@@ -198,7 +198,8 @@ def rp2040js_board(pytestconfig: pytest.Config) -> Iterator[Rp2040jsBoard]:
 
 @pytest.fixture(scope="session")
 def rp2040js_session_target(rp2040js_board: Rp2040jsBoard) -> Iterator[SerialBoardTarget]:
-    target = SerialBoardTarget(rp2040js_board.serial, name="rp2040js", host_address=rp2040js_board.host_address)
+    target = SerialBoardTarget(rp2040js_board.serial, name="rp2040js", host_address=rp2040js_board.host_address,
+                               delivery=rp2040js_board.delivery)
     set_rtc(target.transport)  # certificate dates are checked against the board clock
     yield target
     target.close()

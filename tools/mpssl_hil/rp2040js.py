@@ -3,6 +3,11 @@ RPI_PICO_W firmware.  The Node wrapper tools/rp2040js/run.mjs speaks the board's
 its stdin/stdout; this module owns a pseudo-terminal and bridges it to them, so mpremote (and
 `SerialBoardTarget`) open `board.serial` like any serial port.
 
+The emulated board runs at about a third of the real chip's speed, slower still on a loaded host, too
+slow for mpremote's `mount` (its board side gives up after one second without an answer), so its
+target copies each run's files into the board's own littlefs instead (`delivery`, "copy").  The flash
+is fresh per emulator process, so the first run of a session writes every file.
+
 The emulator needs the RP2040 B1 bootrom image, which rp2040js does not ship: its path comes from
 the `bootrom` argument or the MPSSL_RP2040_BOOTROM environment variable (tools/rp2040js/README.md)."""
 
@@ -18,6 +23,8 @@ import tty
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from .board_target import Delivery
 
 BOOTROM_ENV = "MPSSL_RP2040_BOOTROM"
 WRAPPER_DIR = Path(__file__).resolve().parent.parent / "rp2040js"
@@ -101,6 +108,11 @@ class Rp2040jsBoard:
     def host_address(self) -> str | None:
         """The emulated board has no network path to the host (no CYW43 radio)."""
         return None
+
+    @property
+    def delivery(self) -> Delivery:
+        """How `SerialBoardTarget` gives a run's files to this board: written into its filesystem."""
+        return "copy"
 
     def command(self) -> list[str]:
         return [NODE, str(self.wrapper_dir / WRAPPER), "--bootrom", str(self.bootrom),
