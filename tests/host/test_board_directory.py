@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from mpssl_hil import board_target
-from mpssl_hil.board_target import RUN_DIRECTORY, S_IFDIR, BoardDirectory, SerialBoardTarget
+from mpssl_hil.board_target import RUN_DIRECTORY, S_IFDIR, BoardDirectory, Delivery, SerialBoardTarget
 
 
 class Entry(NamedTuple):
@@ -192,6 +192,7 @@ class FakeTransport(FakeBoard):
         self.cwd = "/"
         self.commands: list[str] = []
         self.serial = None
+        self.broken_link: Exception | None = None
         FakeTransport.instances.append(self)
 
     def enter_raw_repl(self, soft_reset: bool = True) -> None:
@@ -206,6 +207,8 @@ class FakeTransport(FakeBoard):
 
     def exec_raw(self, command: str, timeout: float | None = 10, data_consumer: Any = None) -> tuple[bytes, bytes]:
         self.commands.append(command)
+        if self.broken_link is not None:
+            raise self.broken_link
         module = command.removeprefix("import ")
         if f"{self.cwd}/{module}.py" not in self.files:
             return b"", f"ImportError: no module named '{module}'\r\n".encode()
@@ -253,3 +256,19 @@ def test_copy_target_reports_a_filesystem_error_as_the_run_failing(tmp_path: Pat
     assert result.returncode == 1
     assert "copying the run's files to /mpssl-run" in result.stderr and "check.py" in result.stderr
     assert not any(command.startswith("import check") for command in fake_transport.instances[0].commands)
+
+
+@pytest.mark.parametrize("delivery", ["copy", "mount"])
+def test_a_link_that_breaks_during_the_run_fails_the_run(tmp_path: Path, fake_transport: type[FakeTransport],
+                                                         monkeypatch: pytest.MonkeyPatch, delivery: Delivery) -> None:
+    """pyserial raises SerialException (an OSError) when the pty goes away; that is not a clean exit."""
+    monkeypatch.setattr(FakeTransport, "mount_local", lambda self, path: None)
+    monkeypatch.setattr(FakeTransport, "umount_local", lambda self: None, raising=False)
+    script = tmp_path / "check.py"
+    script.write_text("pass")
+    target = SerialBoardTarget("/dev/fake", delivery=delivery, workdir_root=tmp_path)
+    fake_transport.instances[0].broken_link = OSError(5, "write failed: [Errno 5] Input/output error")
+    result = target.run(script)
+    assert result.returncode == 1
+    assert "the run broke off on the host side" in result.stderr and "Input/output error" in result.stderr
+    assert "copying" not in result.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -139,24 +140,31 @@ class BoardRun(RunningScript):
         self._thread.start()
 
     def _run(self) -> None:
-        module = Path(self.script).stem
+        """Every failure ends up in `_error`, so a run whose thread died never looks like a clean exit."""
         with self._lock:
             try:
-                self.transport.enter_raw_repl(soft_reset=True)
-                if self.directory is None:
-                    self.transport.mount_local(str(self.workdir))
-                else:
-                    self.directory.sync(self.workdir)
-                    self.transport.exec(self.directory.enter_source())
-                _, self._stderr = self.transport.exec_raw(f"import {module}", timeout=None,
-                                                          data_consumer=self._stdout.extend)
-                if self.directory is None:
-                    self.transport.umount_local()
+                self._error = self._import_script()
             except TransportError as e:
                 self._error = f"transport: {e}"
-            except OSError as e:  # the board's filesystem refused a file (mpremote's fs_* raise OSError)
-                where = self.directory.path if self.directory is not None else MOUNT
-                self._error = f"copying the run's files to {where}: {e!r}"
+            except Exception:  # the link broke: pyserial's SerialException, a mount reply cut short (struct.error)
+                self._error = f"the run broke off on the host side:\n{traceback.format_exc()}"
+
+    def _import_script(self) -> str | None:
+        """Soft-reset the board, give it the working directory and import the script; a reason on failure."""
+        self.transport.enter_raw_repl(soft_reset=True)
+        if self.directory is None:
+            self.transport.mount_local(str(self.workdir))
+        else:
+            try:
+                self.directory.sync(self.workdir)
+            except OSError as e:  # mpremote's fs_* raise OSError when the board's filesystem refuses a file
+                return f"copying the run's files to {self.directory.path}: {e!r}"
+            self.transport.exec(self.directory.enter_source())
+        _, self._stderr = self.transport.exec_raw(f"import {Path(self.script).stem}", timeout=None,
+                                                  data_consumer=self._stdout.extend)
+        if self.directory is None:
+            self.transport.umount_local()
+        return None
 
     def running(self) -> bool:
         return self._thread.is_alive()
