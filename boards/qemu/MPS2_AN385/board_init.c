@@ -1,6 +1,7 @@
 // Start-up of the mpssl qemu board, run by mp_init() on every (soft) reset: the first time it
 // moves the interrupt vectors to RAM so the board's own handlers can be installed (the qemu port's
-// table has no external interrupts) and initialises lwIP; every time it resets the network module.
+// table has no external interrupts) and initialises lwIP; every time it resets the network module
+// and mounts the RAM filesystem.
 #include <string.h>
 
 #include "py/runtime.h"
@@ -10,6 +11,7 @@
 #include "eth_netif.h"
 #include "lan9118.h"
 #include "lwip_service.h"
+#include "ramdisk.h"
 
 #define CORE_VECTORS (16)
 #define EXTERNAL_IRQS (32) // QEMU's mps2-an385 NVIC
@@ -54,4 +56,5 @@ void mpssl_board_init(void) {
     }
     lwip_service_reset_lock();
     mod_network_init();
+    ramdisk_mount();
 }

@@ -1,7 +1,8 @@
 # mpssl on QEMU's mps2-an385 machine (Cortex-M3): the qemu port's MPS2_AN385 board with mpssl as
 # its TLS module, a bigger heap for TLS connections, littlefs, and what the upstream board lacks to
-# be a networked board: the LAN9118 Ethernet controller on lwIP (network.LAN, socket), and
-# machine.RTC.  Everything is added from here; the MicroPython checkout is not changed.
+# be a networked board: the LAN9118 Ethernet controller on lwIP (network.LAN, socket),
+# machine.RTC and a filesystem at "/" (littlefs on a RAM disk that survives soft resets).
+# Everything is added from here; the MicroPython checkout is not changed.
 QEMU_ARCH = arm
 QEMU_MACHINE = mps2-an385
 
@@ -16,7 +17,7 @@ SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
 MPY_CROSS_FLAGS += -march=armv7m
 
 # The machine has 4 MiB of RAM: 2 MiB of GC heap holds several TLS connections (about 30 KiB each
-# with mbedTLS' 16 KiB input buffer) and the RAM filesystem.
+# with mbedTLS' 16 KiB input buffer); littlefs on a 512 KiB RAM disk is the board's filesystem.
 MICROPY_HEAP_SIZE = 2097152
 MICROPY_VFS_LFS2 = 1
 FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
@@ -41,4 +42,5 @@ SRC_C += $(addprefix $(BOARD_DIR)/,\
 	lwip_service.c \
 	network_lan.c \
 	machine_rtc.c \
+	ramdisk.c \
 	)
