@@ -12,17 +12,19 @@ and lines.  The working directory reaches the board in one of two ways (`Deliver
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
 
+from .ports import Forwards, ServerPort, Transport
 from .targets import RunningScript, RunResult, Target, prepare_workdir
 
 MOUNT = "/remote"
@@ -199,8 +201,10 @@ class SerialBoardTarget(Target):
     object per board (per emulator process)."""
 
     def __init__(self, device: str, name: str = "board", host_address: str | None = None,
-                 workdir_root: Path | None = None, delivery: Delivery = "mount") -> None:
+                 workdir_root: Path | None = None, delivery: Delivery = "mount",
+                 forwards: Forwards | None = None) -> None:
         self.name = name
+        self.forwards = forwards
         self.device = device
         self._host_address = host_address
         self.workdir_root = workdir_root
@@ -214,6 +218,19 @@ class SerialBoardTarget(Target):
         if self._host_address is None:
             raise RuntimeError(f"{self.name} has no network path to the host")
         return self._host_address
+
+    def server_port(self, transport: Transport) -> ServerPort:
+        """A board port that a host port forwards to (an emulated board behind QEMU's user network).
+        A board on a real network would answer at its own address: not supported yet."""
+        if self.forwards is None:
+            raise RuntimeError(f"{self.name} has no port forwards for board-side servers")
+        return self.forwards.take(transport)
+
+    @contextlib.contextmanager
+    def idle_transport(self) -> Iterator[SerialTransport]:
+        """The board's transport while no script runs on it: for setting its clock or network."""
+        with self._lock:
+            yield self.transport
 
     def start(self, script: Path, args: dict[str, Any] | None = None, files: dict[str, Path] | None = None,
               modules: Sequence[Path] = ()) -> BoardRun:

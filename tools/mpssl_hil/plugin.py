@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from .board_network import NetworkUnavailable, bring_up_lan
 from .board_target import SerialBoardTarget
 from .certs import Pki, generate_pki
+from .clock import ClockUnavailable, set_clock
 from .dtls_peers import DtlsServer
 from .faketime import FaketimeUnavailable
 from .ports import Transport, free_port
@@ -168,7 +171,17 @@ def qemu_board(pytestconfig: pytest.Config) -> Iterator[QemuBoard]:
 
 @pytest.fixture(scope="session")
 def qemu_session_target(qemu_board: QemuBoard) -> Iterator[SerialBoardTarget]:
-    target = SerialBoardTarget(qemu_board.serial, name="qemu", host_address=qemu_board.host_address)
+    """The qemu board as a target: its Ethernet up (DHCP on QEMU's user network) and its clock set to
+    UTC and read back, as the runner prepares a real board."""
+    target = SerialBoardTarget(qemu_board.serial, name="qemu", host_address=qemu_board.host_address,
+                               forwards=qemu_board.forwards, delivery="copy")
+    try:
+        with target.idle_transport() as transport:
+            bring_up_lan(transport)
+            set_clock(transport)
+    except (NetworkUnavailable, ClockUnavailable) as e:
+        target.close()
+        pytest.fail(f"the qemu board is not ready: {e}")
     yield target
     target.close()
 
@@ -177,6 +190,23 @@ def qemu_session_target(qemu_board: QemuBoard) -> Iterator[SerialBoardTarget]:
 def qemu_target(qemu_session_target: SerialBoardTarget, tmp_path: Path) -> SerialBoardTarget:
     qemu_session_target.workdir_root = tmp_path
     return qemu_session_target
+
+
+@pytest.fixture
+def board_clock() -> Iterator[Callable[[SerialBoardTarget, dt.datetime], dt.datetime]]:
+    """`board_clock(target, utc)` sets a board's RTC (read back and checked); at teardown every board it
+    touched is set back to the current UTC time."""
+    touched: list[SerialBoardTarget] = []
+
+    def set_to(target: SerialBoardTarget, utc: dt.datetime) -> dt.datetime:
+        touched.append(target)
+        with target.idle_transport() as transport:
+            return set_clock(transport, utc)
+
+    yield set_to
+    for target in touched:
+        with target.idle_transport() as transport:
+            set_clock(transport)
 
 
 def rp2040_firmware_path(config: pytest.Config) -> Path:

@@ -1,6 +1,9 @@
 """The emulated qemu board: QEMU's mps2-an385 machine running mpssl's MicroPython firmware, its
-REPL on a pseudo-terminal, host time and entropy through semihosting.  `mpssl-qemu` starts it by
-hand; the `qemu` target of the test runner starts it for a session."""
+REPL on a pseudo-terminal, host time and entropy through semihosting, and its LAN9118 Ethernet on
+QEMU's user-mode network: the board gets 10.0.2.15 by DHCP, reaches the host's loopback as 10.0.2.2
+(`HOST_ADDRESS`), and host ports on 127.0.0.1 forward to the board's `BOARD_SERVER_PORTS` (TCP and
+UDP) for servers on the board.  `mpssl-qemu` starts it by hand; the `qemu` target of the test runner
+starts it for a session."""
 
 from __future__ import annotations
 
@@ -13,8 +16,13 @@ import threading
 import time
 from pathlib import Path
 
+from .child_process import die_with_parent
+from .ports import Forwards
+
 QEMU_SYSTEM = "qemu-system-arm"
 MACHINE = "mps2-an385"
+HOST_ADDRESS = "10.0.2.2"  # QEMU's user-network gateway: the host's loopback
+BOARD_SERVER_PORTS = (4433, 4434, 4435, 4436)
 _PTY = re.compile(rb"char device redirected to (\S+)")
 
 
@@ -25,28 +33,35 @@ class QemuUnavailable(RuntimeError):
 class QemuBoard:
     """`with QemuBoard(firmware) as board:` ... `board.serial` is the REPL's pty."""
 
-    def __init__(self, firmware: Path, start_timeout: float = 20.0) -> None:
+    def __init__(self, firmware: Path, start_timeout: float = 20.0, forwards: Forwards | None = None) -> None:
         if shutil.which(QEMU_SYSTEM) is None:
             raise QemuUnavailable(f"{QEMU_SYSTEM} is not installed (Debian package qemu-system-arm)")
         if not firmware.is_file():
             raise QemuUnavailable(f"no {firmware}: run `make firmware PORT=qemu`")
         self.firmware = firmware
         self.start_timeout = start_timeout
+        self.forwards = forwards if forwards is not None else Forwards.allocate(BOARD_SERVER_PORTS)
         self.serial = ""
         self.log = bytearray()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
-    def host_address(self) -> str | None:
-        """The address the board reaches the host by (the board has no network yet)."""
-        return None
+    def host_address(self) -> str:
+        """The address the board reaches the host's loopback by."""
+        return HOST_ADDRESS
 
     def command(self) -> list[str]:
+        nic = ",".join(filter(None, ["user", "model=lan9118", self.forwards.qemu_hostfwd()]))
         return [QEMU_SYSTEM, "-machine", MACHINE, "-nographic", "-monitor", "null", "-semihosting",
-                "-serial", "pty", "-kernel", str(self.firmware)]
+                "-serial", "pty", "-nic", nic, "-kernel", str(self.firmware)]
+
+    def describe(self) -> dict[str, object]:
+        """What `mpssl-qemu --json` prints."""
+        return {"serial": self.serial, "host_address": self.host_address, "forwards": self.forwards.describe()}
 
     def start(self) -> None:
         self._process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         preexec_fn=die_with_parent(),
                                          stderr=subprocess.STDOUT)
         found = threading.Event()
 
@@ -93,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"mpssl-qemu: {e}\n")
     try:
         if args.json:
-            print(json.dumps({"serial": board.serial, "host_address": board.host_address, "forwards": {}}),
-                  flush=True)
+            print(json.dumps(board.describe()), flush=True)
         else:
-            print(f"board REPL on {board.serial}: `mpremote connect {board.serial}`; Ctrl-C stops QEMU", flush=True)
+            print(f"board REPL on {board.serial}: `mpremote connect {board.serial}`; Ctrl-C stops QEMU\n"
+                  f"the board reaches the host's loopback as {board.host_address}; "
+                  "bring its network up with `network.LAN().active(True)`", flush=True)
+            for board_port, host_port in board.forwards.describe().items():
+                print(f"  board {board_port} <- host {host_port}", flush=True)
         while board._process is not None and board._process.poll() is None:
             time.sleep(0.5)
     except KeyboardInterrupt:

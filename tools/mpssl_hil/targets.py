@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .faketime import faketime_environment
+from .ports import ServerPort, Transport, free_port
 
 ARGS_MODULE = "test_args.py"
 RESULT_PREFIX = "RESULT "
@@ -103,6 +104,10 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def host_address(self) -> str:
         """The host's address as the board reaches it; host peers bind to it."""
+
+    def server_port(self, transport: Transport) -> ServerPort:
+        """A port for a server the board runs, and where host clients reach it."""
+        raise NotImplementedError(f"{self.name} cannot be reached from the host")
 
     @abc.abstractmethod
     def start(
@@ -233,6 +238,10 @@ class UnixTarget(Target):
     @property
     def host_address(self) -> str:
         return "127.0.0.1"
+
+    def server_port(self, transport: Transport) -> ServerPort:
+        port = free_port(transport)
+        return ServerPort("127.0.0.1", port, "127.0.0.1", port)
 
     def start(
         self,
