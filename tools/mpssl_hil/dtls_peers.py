@@ -38,6 +38,18 @@ class DtlsConnection:
     peer_certificate: str | None = None  # subject line, None without a client certificate
 
 
+# The link MTU the peers assume. Left to itself, openssl cuts a handshake flight into datagrams of a
+# few hundred bytes on loopback; a server flight with a certificate chain then takes 9 datagrams.
+# MicroPython's lwIP socket queues only 4 datagrams, so a board behind lwIP (the emulated board, rp2,
+# stm32) drops the rest of such a burst every time and the handshake never completes.  Peers on an
+# Ethernet path use its MTU; `mtu=None` keeps openssl's own choice.
+ETHERNET_MTU = 1500
+
+
+def mtu_args(mtu: int | None) -> list[str]:
+    return [] if mtu is None else ["-mtu", str(mtu)]
+
+
 class DtlsServer:
     """`openssl s_server -dtls1_2` on a UDP port of `host`, echoing what it receives."""
 
@@ -52,6 +64,7 @@ class DtlsServer:
         port: int | None = None,
         log_dir: Path | None = None,
         echo: bool = True,
+        mtu: int | None = ETHERNET_MTU,
     ) -> None:
         self.host = host
         self.port = port or free_port("udp", host)
@@ -67,6 +80,7 @@ class DtlsServer:
         self._args = [openssl_binary(), "s_server", "-dtls1_2", "-accept", f"{host}:{self.port}", "-brief"]
         self._args += cert_args(certfile, keyfile, scratch)
         self._args += ["-msg", "-msgfile", str(self.msgfile)]
+        self._args += mtu_args(mtu)
         if cafile is not None:
             verify = "-Verify" if require_client_cert else "-verify"
             self._args += [verify, "4", "-CAfile", str(cafile), "-verify_return_error"]
@@ -168,13 +182,14 @@ class DtlsClient:
         keyfile: Path | None = None,
         ciphers: str | None = None,
         log_dir: Path | None = None,
+        mtu: int | None = ETHERNET_MTU,
     ) -> None:
         self.log = PeerLog("dtls_client", log_dir)
         self._scratch = tempfile.TemporaryDirectory(prefix="mpssl-dtls-client-")
         scratch = Path(self._scratch.name)
         self.msgfile = (log_dir or scratch) / f"dtls_client_{port}.msg"
         self._args = [openssl_binary(), "s_client", "-dtls1_2", "-connect", f"{host}:{port}", "-brief",
-                      "-nocommands", "-msg", "-msgfile", str(self.msgfile)]
+                      "-nocommands", "-msg", "-msgfile", str(self.msgfile), *mtu_args(mtu)]
         if cafile is not None:
             self._args += ["-CAfile", str(cafile), "-verify_return_error"]
         if server_hostname is not None:

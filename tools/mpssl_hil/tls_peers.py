@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -26,6 +27,7 @@ class TlsConnection:
     alpn: str | None = None
     client_subject: dict[str, str] | None = None
     bytes_echoed: int = 0
+    received: Any = field(default_factory=hashlib.sha256, repr=False)  # sha256 of every byte received
     clean_shutdown: bool = False  # the client sent close_notify before closing
     done: bool = False
 
@@ -181,6 +183,7 @@ class TlsEchoServer:
                 self.log.add(f"{who} close_notify received")
                 _send_close_notify(tls)
                 return
+            record.received.update(data)
             tls.sendall(data)
             record.bytes_echoed += len(data)
 
