@@ -1,0 +1,78 @@
+"""board_network.bring_up_lan against a fake board: the code it sends runs in CPython with a fake
+`network` module whose interface connects after a number of polls, or never."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import time
+import types
+
+import pytest
+
+from mpssl_hil.board_network import NetworkUnavailable, bring_up_lan
+
+
+class FakeLan:
+    def __init__(self, connects_after: int | None) -> None:
+        self.connects_after = connects_after
+        self.polls = 0
+        self.active_calls: list[bool] = []
+
+    def active(self, on: bool) -> None:
+        self.active_calls.append(on)
+
+    def isconnected(self) -> bool:
+        self.polls += 1
+        return self.connects_after is not None and self.polls > self.connects_after
+
+    def status(self) -> int:
+        return 3 if self.isconnected() else 2
+
+    def ipconfig(self, key: str) -> tuple[str, str]:
+        assert key == "addr4"
+        return ("10.0.2.15", "255.255.255.0") if self.polls > (self.connects_after or 0) else ("0.0.0.0", "0.0.0.0")
+
+
+class FakeBoard:
+    def __init__(self, lan: FakeLan) -> None:
+        self.lan = lan
+
+    def enter_raw_repl(self, soft_reset: bool = True) -> None:
+        assert not soft_reset
+
+    def exit_raw_repl(self) -> None:
+        pass
+
+    def exec(self, command: str) -> bytes:
+        network = types.ModuleType("network")
+        network.LAN = lambda: self.lan  # type: ignore[attr-defined]
+        board_time = types.ModuleType("time")
+        board_time.ticks_ms = lambda: int(time.monotonic() * 1000)  # type: ignore[attr-defined]
+        board_time.ticks_diff = lambda a, b: a - b  # type: ignore[attr-defined]
+        board_time.sleep_ms = lambda ms: time.sleep(ms / 1000)  # type: ignore[attr-defined]
+        out = io.StringIO()
+        saved = {name: sys.modules.get(name) for name in ("network", "time")}
+        sys.modules.update(network=network, time=board_time)
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(command, {})
+        finally:
+            for name, module in saved.items():
+                if module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = module
+        return out.getvalue().encode()
+
+
+def test_waits_for_dhcp_and_returns_the_address() -> None:
+    lan = FakeLan(connects_after=3)
+    assert bring_up_lan(FakeBoard(lan), timeout=5) == "10.0.2.15"
+    assert lan.active_calls == [True] and lan.polls >= 4
+
+
+def test_no_address_in_time_is_a_clear_error() -> None:
+    with pytest.raises(NetworkUnavailable, match=r"no address within 0.2s \(status 2\)"):
+        bring_up_lan(FakeBoard(FakeLan(connects_after=None)), timeout=0.2)
