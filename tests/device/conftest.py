@@ -31,6 +31,12 @@ def offline_target(request: pytest.FixtureRequest) -> Target:
     return request.getfixturevalue(f"{request.param}_target")  # type: ignore[no-any-return]
 
 
+@pytest.fixture(params=["unix", "qemu"])
+def networked_target(request: pytest.FixtureRequest) -> Target:
+    """Tests that talk to host peers run on the unix build and on the emulated board over its Ethernet."""
+    return request.getfixturevalue(f"{request.param}_target")  # type: ignore[no-any-return]
+
+
 @pytest.fixture(params=["gc_heap_unix", "qemu"])
 def gc_heap_target(request: pytest.FixtureRequest) -> Target:
     """Targets where mbedTLS allocates on MicroPython's GC heap, so gc.mem_alloc() sees all of it."""

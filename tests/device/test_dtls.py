@@ -11,17 +11,19 @@ from conftest import MEMORY_STREAMS, script
 
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import DtlsClient, DtlsServer
-from mpssl_hil.targets import Target, UnixTarget
+from mpssl_hil.ports import ServerPort
+from mpssl_hil.targets import RunningScript, Target, UnixTarget
 from mpssl_hil.udp_relay import LossyUdpRelay
 
 pytestmark = pytest.mark.needs_micropython
 
 
-def test_board_client_to_openssl_server(unix_target: UnixTarget, dtls_server: Callable[..., DtlsServer],
+def test_board_client_to_openssl_server(networked_target: Target, dtls_server: Callable[..., DtlsServer],
                                         pki: Pki) -> None:
     server = dtls_server(pki.server_ec.chain, pki.server_ec.key)
-    result = unix_target.run(script("dtls_client.py"),
-                             {"host": "127.0.0.1", "port": server.port, "server_hostname": "localhost",
+    result = networked_target.run(script("dtls_client.py"),
+                             {"host": networked_target.host_address,
+                              "port": server.port, "server_hostname": "localhost",
                               "message": "hello from the board\n"},
                              {"cafile": pki.root_ca.cert}, timeout=60).check().result()
     assert result["ok"], result
@@ -30,28 +32,29 @@ def test_board_client_to_openssl_server(unix_target: UnixTarget, dtls_server: Ca
     assert server.hello_verify_requests_sent() >= 1, "s_server always asks for a cookie"
 
 
-def test_board_client_rejects_untrusted_dtls_server(unix_target: UnixTarget,
+def test_board_client_rejects_untrusted_dtls_server(networked_target: Target,
                                                     dtls_server: Callable[..., DtlsServer], pki: Pki) -> None:
     server = dtls_server(pki.server_untrusted.chain, pki.server_untrusted.key)
-    result = unix_target.run(script("dtls_client.py"),
-                             {"host": "127.0.0.1", "port": server.port, "server_hostname": "localhost",
+    result = networked_target.run(script("dtls_client.py"),
+                             {"host": networked_target.host_address,
+                              "port": server.port, "server_hostname": "localhost",
                               "message": "x"},
                              {"cafile": pki.root_ca.cert}, timeout=60).check().result()
     assert result == {"ok": False, "type": "SSLCertVerificationError", "args": result["args"]}
     assert "not correctly signed" in result["args"][0]
 
 
-def start_board_server(target: UnixTarget, pki: Pki, port: int, connections: int = 1):  # noqa: ANN201
+def start_board_server(target: Target, pki: Pki, port: ServerPort, connections: int = 1) -> RunningScript:
     return target.start(script("dtls_server.py"),
-                        {"host": "127.0.0.1", "port": port, "connections": connections},
+                        {"host": port.board_host, "port": port.board_port, "connections": connections},
                         {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key})
 
 
-def test_openssl_client_to_board_server_with_hello_verify(unix_target: UnixTarget, pki: Pki,
-                                                          free_port: Callable[..., int]) -> None:
-    port = free_port("udp")
-    board = start_board_server(unix_target, pki, port)
-    client = DtlsClient("127.0.0.1", port, cafile=pki.root_ca.cert, server_hostname="localhost")
+def test_openssl_client_to_board_server_with_hello_verify(networked_target: Target, pki: Pki) -> None:
+    port = networked_target.server_port("udp")
+    board = start_board_server(networked_target, pki, port)
+    board.wait_for_output("LISTENING")
+    client = DtlsClient(port.host, port.host_port, cafile=pki.root_ca.cert, server_hostname="localhost")
     exchange = client.exchange(b"hello board\n", timeout=30)
     assert exchange.handshake_ok, exchange.log
     assert exchange.received == b"HELLO BOARD\n"
@@ -62,9 +65,10 @@ def test_openssl_client_to_board_server_with_hello_verify(unix_target: UnixTarge
     assert "HELLO_VERIFY (-27264, 'MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED')" in board.output()
 
 
-def test_board_to_board(unix_target: UnixTarget, pki: Pki, free_port: Callable[..., int]) -> None:
-    port = free_port("udp")
-    board = start_board_server(unix_target, pki, port, connections=2)
+def test_board_to_board(unix_target: UnixTarget, pki: Pki) -> None:
+    server_port = unix_target.server_port("udp")
+    port = server_port.board_port
+    board = start_board_server(unix_target, pki, server_port, connections=2)
     for message in ("first\n", "second\n"):  # one SSLContext keeps serving: cookies per context
         for _attempt in range(50):  # until the board's server socket is bound (ECONNREFUSED before)
             result = unix_target.run(script("dtls_client.py"),
@@ -79,14 +83,15 @@ def test_board_to_board(unix_target: UnixTarget, pki: Pki, free_port: Callable[.
     assert [r["received"] for r in results] == ["first\n", "second\n"]
 
 
-def test_lost_datagrams_are_retransmitted(unix_target: UnixTarget, dtls_server: Callable[..., DtlsServer],
+def test_lost_datagrams_are_retransmitted(networked_target: Target, dtls_server: Callable[..., DtlsServer],
                                           pki: Pki) -> None:
     """The board's first ClientHello and the server's first reply flight are lost: the module's
     retransmission timer must resend and the handshake still completes."""
     server = dtls_server(pki.server_ec.chain, pki.server_ec.key)
     with LossyUdpRelay(server.port, drop_to_server=[0], drop_to_client=[1]) as relay:
-        result = unix_target.run(script("dtls_client.py"),
-                                 {"host": "127.0.0.1", "port": relay.port, "server_hostname": "localhost",
+        result = networked_target.run(script("dtls_client.py"),
+                                 {"host": networked_target.host_address,
+                                  "port": relay.port, "server_hostname": "localhost",
                                   "message": "through a lossy link\n"},
                                  {"cafile": pki.root_ca.cert}, timeout=60).check().result()
     assert result["ok"] and result["reply"] == "through a lossy link\n", result

@@ -3,17 +3,20 @@ hostname; what CERT_OPTIONAL and CERT_NONE do; what the exceptions carry."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
 from conftest import MEMORY_STREAMS, script
 
+from mpssl_hil.board_target import SerialBoardTarget
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import TlsEchoServer
 from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 ServerFactory = Callable[..., TlsEchoServer]
+ClockSetter = Callable[[SerialBoardTarget, dt.datetime], dt.datetime]
 
 EXPIRED = "The certificate validity has expired"
 FUTURE = "The certificate validity starts in the future"
@@ -23,8 +26,8 @@ NOT_TRUSTED = "The certificate is not correctly signed by the trusted CA"
 FLAGS = {EXPIRED: 0x01, CN_MISMATCH: 0x04, NOT_TRUSTED: 0x08, FUTURE: 0x200}
 
 
-def connect(target: UnixTarget, server: TlsEchoServer, pki: Pki, **args: object) -> dict:
-    plain = {"host": "127.0.0.1", "port": server.port, "server_hostname": "localhost", "payload_size": 16}
+def connect(target: Target, server: TlsEchoServer, pki: Pki, **args: object) -> dict:
+    plain = {"host": target.host_address, "port": server.port, "server_hostname": "localhost", "payload_size": 16}
     plain.update(args)
     return target.run(script("tls_client.py"), plain, {"cafile": pki.root_ca.cert}, timeout=60).check().result()
 
@@ -47,16 +50,16 @@ def assert_verify_error(result: dict, message: str) -> None:
     ("server_self_signed", "localhost", NOT_TRUSTED),
     ("server_untrusted", "localhost", NOT_TRUSTED),
 ])
-def test_bad_certificate_is_rejected(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki,
+def test_bad_certificate_is_rejected(networked_target: Target, tls_server: ServerFactory, pki: Pki,
                                      identity: str, hostname: str, message: str) -> None:
     ident = getattr(pki, identity)
     server = tls_server(ident.chain, ident.key)
-    assert_verify_error(connect(unix_target, server, pki, server_hostname=hostname), message)
+    assert_verify_error(connect(networked_target, server, pki, server_hostname=hostname), message)
 
 
-def test_missing_intermediate_is_rejected(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki) -> None:
+def test_missing_intermediate_is_rejected(networked_target: Target, tls_server: ServerFactory, pki: Pki) -> None:
     server = tls_server(pki.server_ec.cert, pki.server_ec.key)  # the leaf alone, no intermediate
-    assert_verify_error(connect(unix_target, server, pki), NOT_TRUSTED)
+    assert_verify_error(connect(networked_target, server, pki), NOT_TRUSTED)
 
 
 @pytest.mark.parametrize(("identity", "hostname"), [
@@ -66,11 +69,11 @@ def test_missing_intermediate_is_rejected(unix_target: UnixTarget, tls_server: S
     ("server_rsa", "localhost"),
     ("server_cn_only", "mpssl.test"),  # no SAN: the CN is checked
 ])
-def test_good_chain_is_accepted(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki,
+def test_good_chain_is_accepted(networked_target: Target, tls_server: ServerFactory, pki: Pki,
                                 identity: str, hostname: str) -> None:
     ident = getattr(pki, identity)
     server = tls_server(ident.chain, ident.key)
-    result = connect(unix_target, server, pki, server_hostname=hostname)
+    result = connect(networked_target, server, pki, server_hostname=hostname)
     assert result["ok"] and result["verify_message"] is None, result
 
 
@@ -105,9 +108,9 @@ def test_cert_required_without_hostname_fails_before_handshake(unix_target: Unix
     assert result["type"] == "ValueError" and result["args"] == ["CERT_REQUIRED requires server_hostname"]
 
 
-def test_no_trust_anchors_says_what_to_do(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki) -> None:
+def test_no_trust_anchors_says_what_to_do(networked_target: Target, tls_server: ServerFactory, pki: Pki) -> None:
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
-    run = unix_target.run(script("tls_client.py"), {"host": "127.0.0.1", "port": server.port,
+    run = networked_target.run(script("tls_client.py"), {"host": networked_target.host_address, "port": server.port,
                                                    "server_hostname": "localhost"}).check()
     result = run.result()
     assert result["type"] == "SSLError" and result["is_oserror"]
@@ -120,6 +123,30 @@ def test_validity_follows_the_board_clock(shifted_clock_target: Callable[[str], 
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
     result = connect(shifted_clock_target(clock), server, pki)
     assert result["ok"] is False and result["verify_message"] == message, result
+
+
+@pytest.mark.parametrize(("clock", "message"), [
+    (dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc), FUTURE),  # an RTC that was never set
+    (dt.timedelta(days=-400), FUTURE),
+    (dt.timedelta(days=400), EXPIRED),
+], ids=["unset", "-400d", "+400d"])
+def test_validity_follows_the_board_rtc(qemu_target: SerialBoardTarget, board_clock: ClockSetter,
+                                        tls_server: ServerFactory, pki: Pki, clock: dt.datetime | dt.timedelta,
+                                        message: str) -> None:
+    """On a board the clock is its RTC: set it wrong and a good server is refused with the date's reason."""
+    server = tls_server(pki.server_ec.chain, pki.server_ec.key)
+    now = dt.datetime.now(dt.timezone.utc)
+    board_clock(qemu_target, clock if isinstance(clock, dt.datetime) else now + clock)
+    result = connect(qemu_target, server, pki)
+    assert result["ok"] is False and result["verify_message"] == message, result
+
+
+def test_board_rtc_set_to_utc_accepts_a_good_server(qemu_target: SerialBoardTarget, board_clock: ClockSetter,
+                                                   tls_server: ServerFactory, pki: Pki) -> None:
+    server = tls_server(pki.server_ec.chain, pki.server_ec.key)
+    shown = board_clock(qemu_target, dt.datetime.now(dt.timezone.utc))
+    assert abs(shown - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=10)
+    assert connect(qemu_target, server, pki)["ok"]
 
 
 MEMORY_CASES = [

@@ -31,6 +31,7 @@ while served < ARGS.get("connections", 1):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(socket.getaddrinfo(ARGS["host"], ARGS["port"])[0][-1])
+    print("LISTENING", ARGS["port"])
     _, client_addr = sock.recvfrom(1, socket.MSG_PEEK)
     sock.connect(client_addr)  # connect back: this socket now talks to this client only
     try:
