@@ -3,7 +3,6 @@ handling and image loading (the wrapper's tests need node and `npm ci --prefix t
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import struct
@@ -19,7 +18,6 @@ from mpssl_hil.rp2040js import (
     Rp2040jsBoard,
     Rp2040jsUnavailable,
     bootrom_from,
-    rtc_datetime_source,
     unavailable_reason,
 )
 
@@ -82,11 +80,6 @@ def test_rp2040js_target_skips_without_bootrom(pytester: pytest.Pytester, monkey
     result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines([f"SKIPPED * no RP2040 bootrom image: pass --rp2040-bootrom or set {BOOTROM_ENV}*"])
-
-
-def test_rtc_source_is_micropython_datetime_order() -> None:
-    utc = dt.datetime(2025, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)  # a Tuesday
-    assert rtc_datetime_source(utc).endswith("machine.RTC().datetime((2025, 3, 4, 1, 5, 6, 7, 0))\n")
 
 
 def node_call(function: str, *args: object) -> object:

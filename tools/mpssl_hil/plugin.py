@@ -17,7 +17,7 @@ from .dtls_peers import DtlsServer
 from .faketime import FaketimeUnavailable
 from .ports import Transport, free_port
 from .qemu import QemuBoard, QemuUnavailable
-from .rp2040js import BOOTROM_ENV, Rp2040jsBoard, Rp2040jsUnavailable, bootrom_from, set_rtc
+from .rp2040js import BOOTROM_ENV, Rp2040jsBoard, Rp2040jsUnavailable, bootrom_from
 from .targets import UnixTarget
 from .tls_peers import TlsEchoServer
 
@@ -230,7 +230,8 @@ def rp2040js_board(pytestconfig: pytest.Config) -> Iterator[Rp2040jsBoard]:
 def rp2040js_session_target(rp2040js_board: Rp2040jsBoard) -> Iterator[SerialBoardTarget]:
     target = SerialBoardTarget(rp2040js_board.serial, name="rp2040js", host_address=rp2040js_board.host_address,
                                delivery=rp2040js_board.delivery)
-    set_rtc(target.transport)  # certificate dates are checked against the board clock
+    with target.idle_transport() as transport:  # certificate dates are checked against the board clock
+        set_clock(transport)
     yield target
     target.close()
 

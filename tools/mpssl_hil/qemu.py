@@ -11,7 +11,9 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         board.start()
     except QemuUnavailable as e:
         parser.exit(2, f"mpssl-qemu: {e}\n")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop QEMU on `kill` too, not only on Ctrl-C
     try:
         if args.json:
             print(json.dumps(board.describe()), flush=True)

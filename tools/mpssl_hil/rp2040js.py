@@ -13,7 +13,6 @@ the `bootrom` argument or the MPSSL_RP2040_BOOTROM environment variable (tools/r
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import select
 import shutil
@@ -22,9 +21,9 @@ import threading
 import tty
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from .board_target import Delivery
+from .child_process import die_with_parent
 
 BOOTROM_ENV = "MPSSL_RP2040_BOOTROM"
 WRAPPER_DIR = Path(__file__).resolve().parent.parent / "rp2040js"
@@ -61,23 +60,6 @@ def unavailable_reason(firmware: Path, bootrom: Path | None, wrapper_dir: Path =
     if not firmware.is_file():
         return f"no {firmware}: run `make firmware PORT=rp2 BOARD=RPI_PICO_W`"
     return None
-
-
-def rtc_datetime_source(utc: dt.datetime) -> str:
-    """MicroPython code that sets the board's RTC to `utc` (machine.RTC().datetime's tuple order)."""
-    t = utc.astimezone(dt.timezone.utc)
-    fields = (t.year, t.month, t.day, t.weekday(), t.hour, t.minute, t.second, 0)
-    return f"import machine\nmachine.RTC().datetime({fields!r})\n"
-
-
-def set_rtc(transport: Any, utc: dt.datetime | None = None) -> None:
-    """Set the board's RTC over an mpremote transport (the firmware starts it at 2021-01-01, and a soft
-    reset keeps it). The emulator's board time lags the host's while it computes, by seconds per test."""
-    transport.enter_raw_repl(soft_reset=False)
-    try:
-        transport.exec(rtc_datetime_source(utc or dt.datetime.now(dt.timezone.utc)))
-    finally:
-        transport.exit_raw_repl()
 
 
 class Rp2040jsBoard:
@@ -123,6 +105,7 @@ class Rp2040jsBoard:
         tty.setraw(self._slave)  # no echo or line editing before pyserial opens it
         self.serial = os.ttyname(self._slave)
         self._process = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         preexec_fn=die_with_parent(),
                                          stderr=subprocess.PIPE, cwd=self.wrapper_dir)
         ready = threading.Event()
         threading.Thread(target=self._read_log, args=(ready,), name="rp2040js-log", daemon=True).start()
