@@ -1,12 +1,14 @@
 """The emulated board by hand, as README describes it: `mpssl-qemu --json` prints where its REPL
-is, and mpremote talks to it there."""
+is and how the board reaches the host, and mpremote talks to it there, clock setting included."""
 
 from __future__ import annotations
 
+import calendar
 import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,15 @@ def test_mpssl_qemu_json_and_mpremote(pytestconfig: pytest.Config) -> None:
                               "import ssl, tls, sys; print(sys.platform, ssl is tls, ssl.MBEDTLS_VERSION)"],
                              capture_output=True, text=True, timeout=60)
         assert out.stdout.split()[:4] == ["qemu", "True", "Mbed", "TLS"], out
+        # `mpremote rtc --set` writes the host's local time into machine.RTC; time.time() follows it.
+        mpremote = str(Path(sys.executable).parent / "mpremote")
+        subprocess.run([mpremote, "connect", info["serial"], "rtc", "--set"], check=True, timeout=60)
+        shown = subprocess.run([mpremote, "connect", info["serial"], "exec",
+                                "import time, machine; print(time.time(), machine.RTC().datetime())"],
+                               capture_output=True, text=True, timeout=60, check=True).stdout.split(maxsplit=1)
+        host_local = calendar.timegm(time.localtime())
+        assert abs(int(shown[0]) - host_local) <= 5, shown
+        assert shown[1].startswith(f"({time.localtime().tm_year}, "), shown
     finally:
         proc.terminate()
         proc.wait(10)
