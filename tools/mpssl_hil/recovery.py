@@ -1,0 +1,109 @@
+"""Getting a hung board back: the recovery ladder, and quarantine for a board that keeps failing.
+
+The ladder tries each step until the board answers at the raw REPL again:
+Ctrl-C → soft reset → `machine.reset()` → hard reset (DTR/RTS, esptool, or restarting an emulator).
+After a reset that drops the USB link the port is found again by its USB serial number, since the
+operating system may give it another name.  A board whose recovery fails `limit` times is quarantined
+for the rest of the run: its tests skip with the reason instead of each waiting for a dead board."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class BoardLink(Protocol):
+    """What the ladder needs of a connection to one board."""
+
+    def responsive(self, timeout: float) -> bool:
+        """Whether the board answers at the raw REPL within `timeout` seconds."""
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop the running program."""
+
+    def soft_reset(self) -> None:
+        """Ctrl-D at the raw REPL."""
+
+    def machine_reset(self) -> None:
+        """Run `machine.reset()` without waiting for an answer (the link may drop)."""
+
+    def hard_reset(self) -> bool:
+        """Reset the board from outside; False when this board has no way to."""
+
+    def reconnect(self) -> None:
+        """Open the link again, finding the port anew (by USB serial number on a real board)."""
+
+
+@dataclass
+class Recovery:
+    recovered: bool
+    steps: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return "; ".join(self.steps)
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    act: Callable[[BoardLink], bool | None]  # False: this board cannot take this step
+    drops_link: bool
+
+
+LADDER = (
+    Rung("Ctrl-C", lambda link: link.interrupt(), drops_link=False),
+    Rung("soft reset", lambda link: link.soft_reset(), drops_link=False),
+    Rung("machine.reset()", lambda link: link.machine_reset(), drops_link=True),
+    Rung("hard reset", lambda link: link.hard_reset(), drops_link=True),
+)
+
+
+def recover(link: BoardLink, answer_timeout: float = 5.0, ladder: tuple[Rung, ...] = LADDER) -> Recovery:
+    """Climb the ladder until the board answers; every step and its outcome is in `steps`."""
+    recovery = Recovery(False)
+    for rung in ladder:
+        try:
+            if rung.act(link) is False:
+                recovery.steps.append(f"{rung.name}: not available on this board")
+                continue
+            if rung.drops_link:
+                link.reconnect()
+        except Exception as e:  # a step that fails is reported, and the next one tried
+            recovery.steps.append(f"{rung.name}: failed ({type(e).__name__}: {e})")
+            continue
+        if link.responsive(answer_timeout):
+            recovery.steps.append(f"{rung.name}: the board answers")
+            recovery.recovered = True
+            return recovery
+        recovery.steps.append(f"{rung.name}: no answer")
+    return recovery
+
+
+class Quarantined(RuntimeError):
+    """The board is out of this run; the message says why."""
+
+
+@dataclass
+class BoardHealth:
+    """Failed recoveries of one board; at `limit` it is quarantined for the run."""
+
+    name: str
+    limit: int = 2
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def quarantined(self) -> str | None:
+        if len(self.failures) < self.limit:
+            return None
+        return f"{self.name} is quarantined for this run after {len(self.failures)} failed recoveries: " \
+               f"{self.failures[-1]}"
+
+    def check(self) -> None:
+        reason = self.quarantined
+        if reason:
+            raise Quarantined(reason)
+
+    def record(self, cause: str, recovery: Recovery) -> None:
+        if not recovery.recovered:
+            self.failures.append(f"{cause} → {recovery.describe()}")
