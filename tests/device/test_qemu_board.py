@@ -8,10 +8,14 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from mpssl_hil.plugin import prepare_networked_board, qemu_board_target
+from mpssl_hil.qemu import QemuBoard
 
 
 def test_mpssl_qemu_json_and_mpremote(pytestconfig: pytest.Config) -> None:
@@ -41,3 +45,34 @@ def test_mpssl_qemu_json_and_mpremote(pytestconfig: pytest.Config) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(pytestconfig: pytest.Config,
+                                                                      tmp_path: Path) -> None:
+    """The board's process is killed while a script runs: the link breaks, the recovery ladder ends in a
+    power cycle (a new QEMU), the board is prepared again (network, clock), and the run is retried once
+    and reported as retried."""
+    firmware = pytestconfig.rootpath / "build" / "qemu-MPS2_AN385" / "firmware.elf"
+    if not firmware.is_file() or shutil.which("qemu-system-arm") is None:
+        pytest.skip("no build/qemu-MPS2_AN385/firmware.elf or qemu-system-arm: run `make firmware PORT=qemu`")
+    script = tmp_path / "slow_script.py"
+    script.write_text("import time\nprint('started')\ntime.sleep(2)\nprint('RESULT {\"ok\": true}')\n")
+    with QemuBoard(firmware) as board:
+        target = qemu_board_target(board)
+        target.workdir_root = tmp_path
+        with target.idle_transport() as transport:
+            prepare_networked_board(transport)
+        first_process = board._process
+        assert first_process is not None
+        power_loss = threading.Timer(1.0, first_process.kill)
+        power_loss.start()
+        try:
+            result = target.run(script, timeout=30).check()
+        finally:
+            power_loss.cancel()
+            target.close()
+        assert result.result() == {"ok": True}
+        assert board._process is not first_process, "the emulator was restarted"
+        assert result.retried_after is not None and "hard reset: the board answers" in result.retried_after
+        assert target.retries == [f"slow_script.py: {result.retried_after}"]
+        assert target.health.quarantined is None

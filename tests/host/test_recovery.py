@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mpssl_hil.recovery import BoardHealth, Quarantined, Recovery, recover
+from mpssl_hil.recovery import BoardHealth, Quarantined, Recovery, recover, run_with_retry
+from mpssl_hil.targets import RunResult
 
 
 class FakeBoard:
@@ -97,3 +98,44 @@ def test_quarantine_after_repeated_failed_recoveries() -> None:
     health.record("transport: could not enter raw repl", Recovery(False, ["hard reset: no answer"]))
     with pytest.raises(Quarantined, match="pico-1 is quarantined .* 2 failed recoveries: transport: could not"):
         health.check()
+
+
+def result(stderr: str = "", infrastructure_error: str | None = None, returncode: int | None = 0) -> RunResult:
+    return RunResult("RESULT {}\n", stderr, returncode, False, "s.py", infrastructure_error=infrastructure_error)
+
+
+def test_a_script_failure_is_never_retried() -> None:
+    attempts = [result("AssertionError: bad echo", returncode=1)]
+    recoveries: list[str] = []
+    got, retried = run_with_retry(lambda: attempts.pop(0), lambda cause: recoveries.append(cause) or Recovery(True))
+    assert got.returncode == 1 and retried is None and recoveries == []
+
+
+def test_an_infrastructure_failure_is_retried_once_on_a_recovered_board() -> None:
+    attempts = [result(infrastructure_error="transport: could not enter raw repl\nmore"), result()]
+    recoveries: list[str] = []
+
+    def recover_board(cause: str) -> Recovery:
+        recoveries.append(cause)
+        return Recovery(True, ["Ctrl-C: no answer", "soft reset: the board answers"])
+
+    got, retried = run_with_retry(lambda: attempts.pop(0), recover_board)
+    assert got.returncode == 0 and not attempts
+    assert recoveries == ["transport: could not enter raw repl"]
+    assert retried == got.retried_after == "transport: could not enter raw repl (Ctrl-C: no answer; " \
+                                            "soft reset: the board answers)"
+    assert "retried once on a recovered board" in got.describe()
+
+
+def test_a_second_infrastructure_failure_is_reported_not_retried_again() -> None:
+    attempts = [result(infrastructure_error="the board did not finish in time"),
+                result(infrastructure_error="the board did not finish in time")]
+    got, _ = run_with_retry(lambda: attempts.pop(0), lambda cause: Recovery(True, ["Ctrl-C: the board answers"]))
+    assert not attempts and got.infrastructure_error == "the board did not finish in time"
+
+
+def test_no_retry_when_the_board_does_not_come_back() -> None:
+    attempts = [result(infrastructure_error="transport: timeout")]
+    got, retried = run_with_retry(lambda: attempts.pop(0), lambda cause: Recovery(False, ["hard reset: no answer"]))
+    assert retried is None
+    assert got.infrastructure_error == "transport: timeout (recovery failed: hard reset: no answer)"

@@ -17,14 +17,16 @@ import hashlib
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
 
+from .board_link import SerialBoardLink
 from .ports import Forwards, ServerPort, Transport
+from .recovery import BoardHealth, Recovery, recover, run_with_retry
 from .targets import RunningScript, RunResult, Target, prepare_workdir
 
 MOUNT = "/remote"
@@ -183,13 +185,18 @@ class BoardRun(RunningScript):
         if self._error:
             stderr += self._error
         failed = bool(stderr)
-        return RunResult(self.output(), stderr, 1 if failed else 0, False, self.script)
+        return RunResult(self.output(), stderr, 1 if failed else 0, False, self.script,
+                         infrastructure_error=self._error)
 
     def kill(self, timed_out: bool = False) -> RunResult:
-        self.transport.serial.write(b"\x03\x03")  # Ctrl-C: interrupt the script
+        try:
+            self.transport.serial.write(b"\x03\x03")  # Ctrl-C: interrupt the script
+        except Exception as e:  # the link is gone: the run's own error says more
+            self._error = self._error or f"interrupting the board: {e!r}"
         self._thread.join(10)
         stderr = self._stderr.decode(errors="replace") + (self._error or "")
-        return RunResult(self.output(), stderr, None, timed_out, self.script)
+        reason = "the board did not finish in time" if timed_out else self._error
+        return RunResult(self.output(), stderr, None, timed_out, self.script, infrastructure_error=reason)
 
 
 class SerialBoardTarget(Target):
@@ -202,8 +209,13 @@ class SerialBoardTarget(Target):
 
     def __init__(self, device: str, name: str = "board", host_address: str | None = None,
                  workdir_root: Path | None = None, delivery: Delivery = "mount",
-                 forwards: Forwards | None = None) -> None:
+                 forwards: Forwards | None = None,
+                 link: Callable[[SerialTransport], SerialBoardLink] | None = None) -> None:
+        """`link(transport)` makes the recovery ladder's link to this board (see board_link.py); without
+        one, a run that fails for infrastructure reasons is reported as it is, not retried."""
         self.name = name
+        self.make_link = link
+        self.health = BoardHealth(name)
         self.forwards = forwards
         self.device = device
         self._host_address = host_address
@@ -211,6 +223,7 @@ class SerialBoardTarget(Target):
         self.delivery = delivery
         self.transport = SerialTransport(device, baudrate=115200)
         self.directory = BoardDirectory(self.transport) if delivery == "copy" else None
+        self.retries: list[str] = []  # runs retried after an infrastructure failure, for the report
         self._lock = threading.Lock()
 
     @property
@@ -232,8 +245,35 @@ class SerialBoardTarget(Target):
         with self._lock:
             yield self.transport
 
+    def run(self, script: Path, args: dict[str, Any] | None = None, files: dict[str, Path] | None = None,
+            timeout: float = 60, modules: Sequence[Path] = ()) -> RunResult:
+        """A run that fails for infrastructure reasons (never for the script's own failure) is retried
+        once after the recovery ladder brought the board back; `retried_after` then says so."""
+        def attempt() -> RunResult:
+            return self.start(script, args, files, modules).wait(timeout)
+
+        if self.make_link is None:
+            return attempt()
+        result, retried = run_with_retry(attempt, self.recover)
+        if retried:
+            self.retries.append(f"{script.name}: {retried}")
+        return result
+
+    def recover(self, cause: str) -> Recovery:
+        """Climb the recovery ladder; the board's transport (and copied-file state) is renewed."""
+        assert self.make_link is not None
+        with self._lock:
+            link = self.make_link(self.transport)
+            recovery = recover(link)
+            self.transport = link.transport
+            if self.delivery == "copy":
+                self.directory = BoardDirectory(self.transport)  # re-read: a restarted board may be empty
+        self.health.record(cause, recovery)
+        return recovery
+
     def start(self, script: Path, args: dict[str, Any] | None = None, files: dict[str, Path] | None = None,
               modules: Sequence[Path] = ()) -> BoardRun:
+        self.health.check()
         names: dict[Path, str] = {}
         base = MOUNT if self.directory is None else self.directory.path
 

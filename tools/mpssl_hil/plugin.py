@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from .board_link import SerialBoardLink
 from .board_network import NetworkUnavailable, bring_up_lan
 from .board_target import SerialBoardTarget
 from .certs import Pki, generate_pki
@@ -173,17 +174,28 @@ def qemu_board(pytestconfig: pytest.Config) -> Iterator[QemuBoard]:
 def qemu_session_target(qemu_board: QemuBoard) -> Iterator[SerialBoardTarget]:
     """The qemu board as a target: its Ethernet up (DHCP on QEMU's user network) and its clock set to
     UTC and read back, as the runner prepares a real board."""
-    target = SerialBoardTarget(qemu_board.serial, name="qemu", host_address=qemu_board.host_address,
-                               forwards=qemu_board.forwards, delivery="copy")
+    target = qemu_board_target(qemu_board)
     try:
         with target.idle_transport() as transport:
-            bring_up_lan(transport)
-            set_clock(transport)
+            prepare_networked_board(transport)
     except (NetworkUnavailable, ClockUnavailable) as e:
         target.close()
         pytest.fail(f"the qemu board is not ready: {e}")
     yield target
     target.close()
+
+
+def prepare_networked_board(transport: Any) -> None:
+    bring_up_lan(transport)
+    set_clock(transport)
+
+
+def qemu_board_target(board: QemuBoard) -> SerialBoardTarget:
+    """The qemu board as a target whose recovery ladder ends in restarting QEMU (a power cycle)."""
+    return SerialBoardTarget(
+        board.serial, name="qemu", host_address=board.host_address, forwards=board.forwards, delivery="copy",
+        link=lambda transport: SerialBoardLink(transport, open_port=lambda: board.serial,
+                                               prepare=prepare_networked_board, restart_emulator=board.restart))
 
 
 @pytest.fixture

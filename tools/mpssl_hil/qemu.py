@@ -81,6 +81,16 @@ class QemuBoard:
             self.stop()
             raise QemuUnavailable(f"QEMU did not open a serial pty: {self.log.decode(errors='replace')}")
 
+    def restart(self) -> None:
+        """Power-cycle the board: a new QEMU process (a new pty in `serial`, the same port forwards)."""
+        self.stop()
+        self.serial = ""
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()

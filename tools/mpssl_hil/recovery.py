@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .targets import RunResult
+
 
 class BoardLink(Protocol):
     """What the ladder needs of a connection to one board."""
@@ -25,8 +27,9 @@ class BoardLink(Protocol):
     def soft_reset(self) -> None:
         """Ctrl-D at the raw REPL."""
 
-    def machine_reset(self) -> None:
-        """Run `machine.reset()` without waiting for an answer (the link may drop)."""
+    def machine_reset(self) -> bool | None:
+        """Run `machine.reset()` without waiting for an answer (the link may drop); False when this
+        board cannot (an emulator would exit)."""
 
     def hard_reset(self) -> bool:
         """Reset the board from outside; False when this board has no way to."""
@@ -107,3 +110,20 @@ class BoardHealth:
     def record(self, cause: str, recovery: Recovery) -> None:
         if not recovery.recovered:
             self.failures.append(f"{cause} → {recovery.describe()}")
+
+
+def run_with_retry(attempt: Callable[[], RunResult], recover_board: Callable[[str], Recovery]) -> tuple[
+        RunResult, str | None]:
+    """Run `attempt`; when it fails for an infrastructure reason (never for the script's own failure),
+    recover the board and run it once more.  Returns the result and, when retried, why."""
+    result = attempt()
+    if result.infrastructure_error is None:
+        return result, None
+    cause = result.infrastructure_error.splitlines()[0]
+    recovery = recover_board(cause)
+    if not recovery.recovered:
+        result.infrastructure_error += f" (recovery failed: {recovery.describe()})"
+        return result, None
+    retry = attempt()
+    retry.retried_after = f"{cause} ({recovery.describe()})"
+    return retry, retry.retried_after

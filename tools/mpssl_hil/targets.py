@@ -34,6 +34,10 @@ class RunResult:
     returncode: int | None
     timed_out: bool
     script: str = ""
+    # Set when the run failed for a reason outside the script (transport error, raw REPL entry, the
+    # board not finishing in time): the kind of failure a retry on a recovered board may fix.
+    infrastructure_error: str | None = None
+    retried_after: str | None = None  # the infrastructure failure of an earlier attempt, and the recovery
 
     def results(self) -> list[Any]:
         """Every `RESULT <json>` line of stdout, decoded."""
@@ -62,7 +66,12 @@ class RunResult:
         return self
 
     def describe(self) -> str:
-        return f"--- stdout ---\n{_lines(self.stdout)}--- stderr ---\n{_lines(self.stderr)}--- end ---"
+        text = f"--- stdout ---\n{_lines(self.stdout)}--- stderr ---\n{_lines(self.stderr)}--- end ---"
+        if self.infrastructure_error:
+            text += f"\n(infrastructure failure: {self.infrastructure_error})"
+        if self.retried_after:
+            text += f"\n(retried once on a recovered board after: {self.retried_after})"
+        return text
 
 
 def _lines(text: str) -> str:

@@ -1,0 +1,81 @@
+"""The recovery ladder's view of a board on a serial port (`recovery.BoardLink`): real boards over
+USB, and emulated boards whose "hard reset" is restarting the emulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
+
+ALIVE = b"mpssl-alive"
+
+
+class SerialBoardLink:
+    """`open_port()` gives the device to (re)open: the same path, the port found again by USB serial
+    number, or a restarted emulator's new pty.  `restart_emulator` (emulated boards) replaces
+    `machine.reset()`, which would end the emulator, and the DTR/RTS pulse as the hard reset.
+    `pulse_reset` says the board resets on an RTS pulse (ESP32 dev boards behind a USB-UART bridge).
+    `prepare(transport)` runs after every reconnect: the board's clock and network, as at the start."""
+
+    def __init__(self, transport: SerialTransport, open_port: Callable[[], str],
+                 prepare: Callable[[Any], None] | None = None,
+                 restart_emulator: Callable[[], None] | None = None, pulse_reset: bool = False,
+                 reconnect_timeout: float = 15.0) -> None:
+        self.transport = transport
+        self.open_port = open_port
+        self.prepare = prepare
+        self.restart_emulator = restart_emulator
+        self.pulse_reset = pulse_reset
+        self.reconnect_timeout = reconnect_timeout
+
+    def responsive(self, timeout: float) -> bool:
+        try:
+            self.transport.enter_raw_repl(soft_reset=False, timeout_overall=timeout)
+            answer = self.transport.exec(f"print({ALIVE.decode()!r})")
+            self.transport.exit_raw_repl()
+        except Exception:  # any failure to answer is "not responsive"
+            return False
+        return ALIVE in bytes(answer)
+
+    def interrupt(self) -> None:
+        self.transport.serial.write(b"\r\x03\x03")
+
+    def soft_reset(self) -> None:
+        self.transport.enter_raw_repl(soft_reset=True, timeout_overall=5)
+        self.transport.exit_raw_repl()
+
+    def machine_reset(self) -> bool:
+        if self.restart_emulator is not None:
+            return False  # on the emulators machine.reset() ends the process: the hard reset restarts it
+        self.transport.exec_raw_no_follow("import machine\nmachine.reset()")
+        return True
+
+    def hard_reset(self) -> bool:
+        if self.restart_emulator is not None:
+            self.restart_emulator()
+            return True
+        if not self.pulse_reset:
+            return False
+        self.transport.serial.rts = True  # EN low on the usual auto-reset circuit
+        time.sleep(0.2)
+        self.transport.serial.rts = False
+        return True
+
+    def reconnect(self) -> None:
+        try:
+            self.transport.close()
+        except Exception:  # the old link may already be gone
+            pass
+        deadline = time.monotonic() + self.reconnect_timeout
+        while True:
+            try:
+                self.transport = SerialTransport(self.open_port(), baudrate=115200)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        if self.prepare is not None:
+            self.prepare(self.transport)
