@@ -1,0 +1,70 @@
+"""Which targets the device tests run on: `--target` (repeatable) and `--rig`.
+
+    --target unix                 the unix build as a subprocess
+    --target qemu                 the emulated Cortex-M3 board (networked)
+    --target rp2040js             the emulated RP2040 (no network)
+    --target port:/dev/ttyACM0    a board on a serial port
+    --target id:E6614C311B7B5F2B  a board found by its USB serial number (found again after resets)
+
+Without --target or --rig: unix, qemu and rp2040js, each skipping when it is not available here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+TargetKind = Literal["unix", "qemu", "rp2040js", "port", "id"]
+EMULATED: tuple[TargetKind, ...] = ("unix", "qemu", "rp2040js")
+WITHOUT_NETWORK: tuple[TargetKind, ...] = ("rp2040js",)  # no Ethernet or Wi-Fi in the emulator
+WITH_GC_HEAP_BUILD = "gc_heap_unix"  # the unix build with mbedTLS on the GC heap, where "unix" is selected
+USAGE = "--target takes unix, qemu, rp2040js, port:<serial device> or id:<USB serial number>"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    kind: TargetKind
+    value: str | None = None  # the device path or the USB serial number
+
+    @property
+    def param_id(self) -> str:
+        """The test id part: `test_x[qemu]`, `test_x[port:/dev/ttyACM0]`."""
+        return self.kind if self.value is None else f"{self.kind}:{self.value}"
+
+    @property
+    def is_board(self) -> bool:
+        return self.kind in ("port", "id")
+
+    @property
+    def has_network(self) -> bool:
+        return self.kind not in WITHOUT_NETWORK
+
+
+def parse_target(text: str) -> TargetSpec:
+    kind, sep, value = text.strip().partition(":")
+    if not sep and kind in EMULATED:
+        return TargetSpec(kind)
+    if sep and kind in ("port", "id") and value:
+        return TargetSpec(kind, value)  # type: ignore[arg-type]
+    raise ValueError(f"unknown target {text!r}: {USAGE}")
+
+
+def parse_targets(texts: list[str] | None) -> list[TargetSpec]:
+    """The targets in the order given, without repeats; the emulated ones when none is given."""
+    specs = [parse_target(t) for t in texts] if texts else [TargetSpec(k) for k in EMULATED]
+    return list(dict.fromkeys(specs))
+
+
+def target_ids(specs: list[TargetSpec], networked: bool) -> list[str]:
+    return [s.param_id for s in specs if s.has_network or not networked]
+
+
+def gc_heap_ids(specs: list[TargetSpec]) -> list[str]:
+    """Targets where mbedTLS allocates on the GC heap: the gc-heap unix build for "unix", and every MCU
+    target (MCU ports put mbedTLS on the GC heap)."""
+    ids = []
+    for spec in specs:
+        if spec.kind == "unix":
+            ids.append(WITH_GC_HEAP_BUILD)
+        elif spec.kind != "rp2040js":  # too slow for 1000 cycles on the emulated RP2040
+            ids.append(spec.param_id)
+    return ids
