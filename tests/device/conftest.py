@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mpssl_hil.plugin import selected_target
 from mpssl_hil.targets import Target, UnixTarget
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -25,19 +26,19 @@ def gc_heap_unix_target(micropython_bin: Path, tmp_path: Path) -> UnixTarget:
     return UnixTarget(binary, workdir_root=tmp_path)
 
 
-@pytest.fixture(params=["unix", "qemu", "rp2040js"])
+@pytest.fixture
 def offline_target(request: pytest.FixtureRequest) -> Target:
-    """Tests that need no network run on the unix build and on the emulated Cortex-M3 board."""
-    return request.getfixturevalue(f"{request.param}_target")  # type: ignore[no-any-return]
+    """Tests that need no network: every selected target (`--target`; default unix, qemu, rp2040js)."""
+    return selected_target(request, request.param)
 
 
-@pytest.fixture(params=["unix", "qemu"])
+@pytest.fixture
 def networked_target(request: pytest.FixtureRequest) -> Target:
-    """Tests that talk to host peers run on the unix build and on the emulated board over its Ethernet."""
-    return request.getfixturevalue(f"{request.param}_target")  # type: ignore[no-any-return]
+    """Tests that talk to host peers: the selected targets that have a network (not rp2040js)."""
+    return selected_target(request, request.param)
 
 
-@pytest.fixture(params=["gc_heap_unix", "qemu"])
+@pytest.fixture
 def gc_heap_target(request: pytest.FixtureRequest) -> Target:
     """Targets where mbedTLS allocates on MicroPython's GC heap, so gc.mem_alloc() sees all of it."""
-    return request.getfixturevalue(f"{request.param}_target")  # type: ignore[no-any-return]
+    return selected_target(request, request.param)

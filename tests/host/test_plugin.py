@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -60,3 +62,53 @@ def test_peer_fixtures_and_log_dir(pytester: pytest.Pytester) -> None:
     pytester.runpytest("--peer-log-dir", str(logs)).assert_outcomes(passed=1)
     names = sorted(p.name for p in logs.rglob("*.log"))
     assert names == ["dtls_client.log", "dtls_server.log", "tls_echo_server.log"]
+
+
+SELECTED_TESTS = """
+import pytest
+from mpssl_hil.plugin import selected_target
+
+@pytest.fixture
+def offline_target(request):
+    return selected_target(request, request.param)
+
+def test_runs(offline_target):
+    assert offline_target.name == "unix"
+
+@pytest.mark.needs("dtls")
+def test_needs_dtls(offline_target):
+    pass
+
+@pytest.mark.port("rp2", "esp32")
+def test_for_boards(offline_target):
+    pass
+"""
+
+
+def test_a_bad_target_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SELECTED_TESTS)
+    result = pytester.runpytest("--target", "esp32")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown target 'esp32': --target takes unix, qemu, rp2040js, port:*"])
+
+
+def test_selected_targets_markers_and_junit_properties(pytester: pytest.Pytester) -> None:
+    """CPython stands in for the unix build: it has no DTLS and is not an rp2 or esp32 board."""
+    pytester.makepyfile(SELECTED_TESTS)
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest("--micropython", sys.executable, "--target", "unix", "-rs", f"--junitxml={junit}")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*unix lacks dtls*", "*unix is a unix board; the test is for rp2, esp32*"])
+    cases = {case.get("name"): case for case in ElementTree.parse(junit).iter("testcase")}
+    assert set(cases) == {"test_runs[unix]", "test_needs_dtls[unix]", "test_for_boards[unix]"}
+    properties = {p.get("name"): p.get("value") for p in cases["test_runs[unix]"].iter("property")}
+    assert properties["board"] == "unix" and properties["port"] == str(Path(sys.executable).resolve())
+    assert properties["family"] == "unix"
+    assert properties["micropython"] == ".".join(map(str, sys.version_info[:3]))
+    assert {"firmware", "mpssl", "mbedtls", "capabilities"} <= properties.keys()
+
+
+def test_only_selected_kinds_run_their_own_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(DEVICE_TESTS)
+    result = pytester.runpytest("--micropython", sys.executable, "--target", "qemu", "-rs")
+    result.stdout.fnmatch_lines(["*unix is not among the selected targets (--target)*"])

@@ -27,7 +27,7 @@ from mpremote.transport_serial import SerialTransport  # type: ignore[import-unt
 from .board_link import SerialBoardLink
 from .ports import Forwards, ServerPort, Transport
 from .recovery import BoardHealth, Recovery, recover, run_with_retry
-from .targets import RunningScript, RunResult, Target, prepare_workdir
+from .targets import ARGS_MODULE, RunningScript, RunResult, Target, prepare_workdir
 
 MOUNT = "/remote"
 RUN_DIRECTORY = "/mpssl-run"
@@ -131,7 +131,9 @@ class BoardRun(RunningScript):
     """One script run; `directory` None means the working directory is mounted, else it is copied there."""
 
     def __init__(self, transport: SerialTransport, workdir: Path, script: str, lock: threading.Lock,
-                 directory: BoardDirectory | None = None) -> None:
+                 directory: BoardDirectory | None = None,
+                 on_result: Callable[[Path, RunResult], None] | None = None) -> None:
+        self.on_result = on_result
         self.transport = transport
         self.workdir = workdir
         self.script = script
@@ -185,8 +187,13 @@ class BoardRun(RunningScript):
         if self._error:
             stderr += self._error
         failed = bool(stderr)
-        return RunResult(self.output(), stderr, 1 if failed else 0, False, self.script,
-                         infrastructure_error=self._error)
+        return self._report(RunResult(self.output(), stderr, 1 if failed else 0, False, self.script,
+                                      infrastructure_error=self._error))
+
+    def _report(self, result: RunResult) -> RunResult:
+        if self.on_result is not None:
+            self.on_result(self.workdir, result)
+        return result
 
     def kill(self, timed_out: bool = False) -> RunResult:
         try:
@@ -196,7 +203,8 @@ class BoardRun(RunningScript):
         self._thread.join(10)
         stderr = self._stderr.decode(errors="replace") + (self._error or "")
         reason = "the board did not finish in time" if timed_out else self._error
-        return RunResult(self.output(), stderr, None, timed_out, self.script, infrastructure_error=reason)
+        return self._report(RunResult(self.output(), stderr, None, timed_out, self.script,
+                                      infrastructure_error=reason))
 
 
 class SerialBoardTarget(Target):
@@ -224,6 +232,7 @@ class SerialBoardTarget(Target):
         self.transport = SerialTransport(device, baudrate=115200)
         self.directory = BoardDirectory(self.transport) if delivery == "copy" else None
         self.retries: list[str] = []  # runs retried after an infrastructure failure, for the report
+        self.transcript: Path | None = None  # where each run's REPL transcript is appended (per test)
         self._lock = threading.Lock()
 
     @property
@@ -257,6 +266,9 @@ class SerialBoardTarget(Target):
         result, retried = run_with_retry(attempt, self.recover)
         if retried:
             self.retries.append(f"{script.name}: {retried}")
+            if self.transcript is not None:
+                with self.transcript.open("a", encoding="utf-8") as log:
+                    log.write(f"=== retried {script.name} after: {retried}\n\n")
         return result
 
     def recover(self, cause: str) -> Recovery:
@@ -284,7 +296,19 @@ class SerialBoardTarget(Target):
         workdir = prepare_workdir(script, args, files, modules, self.workdir_root, board_path)
         for path, name in names.items():
             (workdir / name).write_bytes(path.read_bytes())
-        return BoardRun(self.transport, workdir, script.name, self._lock, self.directory)
+        return BoardRun(self.transport, workdir, script.name, self._lock, self.directory, self._log_run)
+
+    def _log_run(self, workdir: Path, result: RunResult) -> None:
+        """Append the run to the transcript: what was sent (test_args.py, `import <script>`) and what
+        came back."""
+        if self.transcript is None:
+            return
+        self.transcript.parent.mkdir(parents=True, exist_ok=True)
+        args = (workdir / ARGS_MODULE).read_text(errors="replace") if (workdir / ARGS_MODULE).exists() else ""
+        with self.transcript.open("a", encoding="utf-8") as log:
+            log.write(f"=== {time.strftime('%H:%M:%S')} {self.name} ({self.device}): import "
+                      f"{Path(result.script).stem}\n--- {ARGS_MODULE} ---\n{args}{result.describe()}\n"
+                      f"exit: {result.returncode}{' (timed out)' if result.timed_out else ''}\n\n")
 
     def close(self) -> None:
         deadline = time.monotonic() + 5

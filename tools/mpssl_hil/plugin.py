@@ -11,6 +11,7 @@ import pytest
 
 from .board_link import SerialBoardLink
 from .board_network import NetworkUnavailable, bring_up_lan
+from .board_session import BoardSession, junit_properties, marker_skip_reason
 from .board_target import SerialBoardTarget
 from .certs import Pki, generate_pki
 from .clock import ClockUnavailable, set_clock
@@ -19,14 +20,19 @@ from .faketime import FaketimeUnavailable
 from .ports import Transport, free_port
 from .qemu import QemuBoard, QemuUnavailable
 from .rp2040js import BOOTROM_ENV, Rp2040jsBoard, Rp2040jsUnavailable, bootrom_from
-from .targets import UnixTarget
+from .target_selection import USAGE, TargetKind, TargetSpec, gc_heap_ids, parse_targets, target_ids
+from .targets import Target, UnixTarget
 from .tls_peers import TlsEchoServer
 
 NO_MICROPYTHON = "no build/unix/micropython: run `make` with a MicroPython checkout (MICROPY_DIR)"
 MARKERS = (
     "needs_micropython: needs the MicroPython checkout / built unix binary",
     "valgrind: runs the unix binary under valgrind",
+    "needs(*capabilities): skip on a target without these (dtls, tls13, lan, wlan, rtc)",
+    "port(*families): run only on boards of these port families (rp2, esp32, stm32, qemu, unix)",
 )
+TARGETS = pytest.StashKey[list[TargetSpec]]()
+BOARDS = pytest.StashKey[BoardSession]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +47,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the rp2040js target's firmware (default: <rootdir>/build/rp2-RPI_PICO_W/firmware.uf2)")
     group.addoption("--peer-log-dir", type=Path, default=None,
                     help="write every host peer's log to a file in this directory")
+    group.addoption("--target", action="append", default=None, metavar="TARGET",
+                    help=f"run the device tests on this target (repeatable): {USAGE.split(' takes ')[1]}; "
+                         "default: unix, qemu and rp2040js")
+    group.addoption("--host-ip", default=None,
+                    help="the host address a real board reaches the host peers by (networked tests on boards)")
+    group.addoption("--board-log-dir", type=Path, default=None,
+                    help="write each test's REPL transcript per board to <dir>/<test>/<board>.log")
 
 
 def micropython_path(config: pytest.Config) -> Path:
@@ -51,6 +64,70 @@ def micropython_path(config: pytest.Config) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    try:
+        config.stash[TARGETS] = parse_targets(config.getoption("--target"))
+    except ValueError as e:
+        raise pytest.UsageError(str(e)) from e
+    config.stash[BOARDS] = BoardSession(config.getoption("--host-ip"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if BOARDS in config.stash:
+        config.stash[BOARDS].close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """offline_target, networked_target and gc_heap_target run on the selected targets."""
+    specs = metafunc.config.stash[TARGETS]
+    choices = {"offline_target": target_ids(specs, networked=False),
+               "networked_target": target_ids(specs, networked=True),
+               "gc_heap_target": gc_heap_ids(specs)}
+    for fixture, ids in choices.items():
+        if fixture in metafunc.fixturenames:
+            metafunc.parametrize(fixture, ids, indirect=True)
+
+
+def selected_target(request: pytest.FixtureRequest, param_id: str) -> Target:
+    """The target a parametrized test runs on: skipped by its needs()/port() markers, its board and
+    firmware recorded as JUnit properties, its REPL transcript logged when --board-log-dir is given, and
+    retries after infrastructure failures recorded."""
+    spec = next((s for s in request.config.stash[TARGETS] if s.param_id == param_id), None)
+    session = request.config.stash[BOARDS]
+    if spec is not None and spec.is_board:
+        if "networked_target" in request.fixturenames and session.host_ip is None:
+            pytest.skip(f"{param_id}: networked tests on a board need --host-ip, the address it reaches this host by")
+        target: Target = session.board(spec)
+    else:
+        target = request.getfixturevalue(f"{param_id}_target")
+    markers = [*request.node.iter_markers("needs"), *request.node.iter_markers("port")]
+    probe, mbedtls = session.probe(target)
+    reason = marker_skip_reason(markers, target.name, probe)
+    if reason:
+        pytest.skip(reason)
+    for name, value in junit_properties(target, probe, mbedtls):
+        request.node.user_properties.append((name, value))
+    if isinstance(target, SerialBoardTarget):
+        log_dir: Path | None = request.config.getoption("--board-log-dir")
+        target.transcript = board_log_path(log_dir, request.node.nodeid, target.name) if log_dir else None
+        retries_before = len(target.retries)
+
+        def record_retries() -> None:
+            for retry in target.retries[retries_before:]:
+                request.node.user_properties.append(("retried", retry))
+
+        request.addfinalizer(record_retries)
+    return target
+
+
+def require_selected(config: pytest.Config, kind: TargetKind) -> None:
+    """Tests written for one target kind run only when it is selected (all are, without --target)."""
+    if TargetSpec(kind) not in config.stash[TARGETS]:
+        pytest.skip(f"{kind} is not among the selected targets (--target)")
+
+
+def board_log_path(root: Path, nodeid: str, board: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_.[]" else "_" for c in nodeid)
+    return root / safe / f"{''.join(c if c.isalnum() or c in '-_.' else '_' for c in board)}.log"
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -88,13 +165,16 @@ def peer_log_dir(pytestconfig: pytest.Config, request: pytest.FixtureRequest) ->
 
 
 @pytest.fixture
-def unix_target(micropython_bin: Path, tmp_path: Path) -> UnixTarget:
+def unix_target(micropython_bin: Path, tmp_path: Path, pytestconfig: pytest.Config) -> UnixTarget:
+    require_selected(pytestconfig, "unix")
     return UnixTarget(micropython_bin, workdir_root=tmp_path)
 
 
 @pytest.fixture
-def shifted_clock_target(micropython_bin: Path, tmp_path: Path) -> Callable[[str], UnixTarget]:
+def shifted_clock_target(micropython_bin: Path, tmp_path: Path,
+                         pytestconfig: pytest.Config) -> Callable[[str], UnixTarget]:
     """Factory: `shifted_clock_target("-400d")` is a UnixTarget whose wall clock follows libfaketime."""
+    require_selected(pytestconfig, "unix")
 
     def make(faketime: str) -> UnixTarget:
         try:
@@ -161,6 +241,7 @@ def qemu_firmware_path(config: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def qemu_board(pytestconfig: pytest.Config) -> Iterator[QemuBoard]:
     """The emulated qemu board, started once per session."""
+    require_selected(pytestconfig, "qemu")
     try:
         board = QemuBoard(qemu_firmware_path(pytestconfig))
         board.start()
@@ -229,6 +310,7 @@ def rp2040_firmware_path(config: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def rp2040js_board(pytestconfig: pytest.Config) -> Iterator[Rp2040jsBoard]:
     """mpssl's RPI_PICO_W firmware on the rp2040js emulator, started once per session."""
+    require_selected(pytestconfig, "rp2040js")
     try:
         board = Rp2040jsBoard(rp2040_firmware_path(pytestconfig), pytestconfig.getoption("--rp2040-bootrom"))
         board.start()

@@ -1,0 +1,140 @@
+"""The boards of one test session: real boards named with --target port:/id: (opened once, clock set
+in UTC, recovered when they hang), what each target is (probed once: family, versions,
+capabilities), the `needs(...)`/`port(...)` markers checked against that, and the properties that go
+into the JUnit report."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .board_link import SerialBoardLink
+from .board_probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output, probe_board
+from .board_target import SerialBoardTarget
+from .clock import set_clock
+from .inventory import PortInfo, serial_ports
+from .target_selection import TargetSpec
+from .targets import Target, UnixTarget
+from .usb_ids import identify_usb
+
+MBEDTLS_SOURCE = "import ssl\nprint(getattr(ssl, 'MBEDTLS_VERSION', ''))\n"
+
+
+def find_port(serial_number: str, ports: Callable[[], Iterable[PortInfo]] = serial_ports) -> str:
+    """The serial device of the board with this USB serial number (it may change after a reset)."""
+    for port in ports():
+        if port.serial_number == serial_number:
+            return port.device
+    raise OSError(f"no serial port with USB serial number {serial_number} (is the board connected?)")
+
+
+class BoardSession:
+    """Real boards, opened on first use and closed at the end of the session."""
+
+    def __init__(self, host_ip: str | None) -> None:
+        self.host_ip = host_ip
+        self.boards: dict[TargetSpec, SerialBoardTarget] = {}
+        self.probes: dict[int, tuple[BoardProbe, str | None]] = {}
+
+    def board(self, spec: TargetSpec) -> SerialBoardTarget:
+        if spec not in self.boards:
+            self.boards[spec] = self._open(spec)
+        return self.boards[spec]
+
+    def _open(self, spec: TargetSpec) -> SerialBoardTarget:
+        assert spec.value is not None
+        serial_number = spec.value
+
+        def open_port() -> str:
+            return find_port(serial_number) if spec.kind == "id" else serial_number
+
+        def prepare(transport: Any) -> None:
+            set_clock(transport)
+
+        try:
+            device = open_port()
+            target = SerialBoardTarget(
+                device, name=spec.param_id, host_address=self.host_ip, delivery="copy",
+                link=lambda transport: SerialBoardLink(transport, open_port=open_port, prepare=prepare,
+                                                       pulse_reset=resets_on_rts(device)))
+            with target.idle_transport() as transport:
+                set_clock(transport)  # certificate checks need the board's clock in UTC
+        except Exception as e:  # the board is absent, busy or silent: its tests skip with the reason
+            pytest.skip(f"{spec.param_id}: {type(e).__name__}: {e}")
+        return target
+
+    def probe(self, target: Target) -> tuple[BoardProbe, str | None]:
+        """What the target runs and can do, and its mbedTLS version; asked once per target object."""
+        key = id(target)
+        if key not in self.probes:
+            self.probes[key] = (probe_target(target), run_source(target, MBEDTLS_SOURCE).strip() or None)
+        return self.probes[key]
+
+    def close(self) -> None:
+        for target in self.boards.values():
+            target.close()
+
+
+def resets_on_rts(device: str) -> bool:
+    """Whether the board sits behind a USB-UART bridge whose RTS line resets it (ESP32 dev boards)."""
+    for port in serial_ports():
+        if port.device == device:
+            identity = identify_usb(port.vid, port.pid)
+            return identity is not None and identity.link == "bridge"
+    return False
+
+
+def probe_target(target: Target) -> BoardProbe:
+    if isinstance(target, SerialBoardTarget):
+        with target.idle_transport() as transport:
+            return probe_board(transport)
+    return parse_probe_output(run_source(target, PROBE_SOURCE).encode())
+
+
+def run_source(target: Target, source: str) -> str:
+    """Run a few lines of MicroPython on the target and return what they printed."""
+    if isinstance(target, SerialBoardTarget):
+        with target.idle_transport() as transport:
+            transport.enter_raw_repl(soft_reset=False)
+            try:
+                return bytes(transport.exec(source)).decode(errors="replace")
+            finally:
+                transport.exit_raw_repl()
+    with tempfile.TemporaryDirectory() as scratch:
+        script = Path(scratch) / "probe_source.py"
+        script.write_text(source)
+        result = target.run(script, timeout=60)
+    if result.returncode != 0:
+        raise ProbeFailed(f"the probe failed on {target.name}:\n{result.describe()}")
+    return result.stdout
+
+
+def marker_skip_reason(markers: Sequence[Any], target_name: str, probe: BoardProbe) -> str | None:
+    """Why a test marked `needs("dtls", ...)` or `port("rp2", ...)` cannot run on this target, if so."""
+    for marker in markers:
+        if marker.name == "needs":
+            missing = [c for c in marker.args if c not in probe.capabilities]
+            if missing:
+                return f"{target_name} lacks {', '.join(missing)} (has: {', '.join(sorted(probe.capabilities))})"
+        if marker.name == "port" and probe.family not in marker.args:
+            return f"{target_name} is a {probe.family} board; the test is for {', '.join(marker.args)}"
+    return None
+
+
+def junit_properties(target: Target, probe: BoardProbe, mbedtls: str | None) -> list[tuple[str, str]]:
+    """What identifies the board and its firmware in the JUnit report."""
+    port = getattr(target, "device", None) or (str(target.binary) if isinstance(target, UnixTarget) else "")
+    return [
+        ("board", target.name),
+        ("port", port),
+        ("family", probe.family),
+        ("firmware", probe.build or probe.micropython),
+        ("micropython", probe.micropython),
+        ("mpssl", probe.mpssl or ""),
+        ("mbedtls", mbedtls or ""),
+        ("capabilities", ",".join(sorted(probe.capabilities))),
+    ]
