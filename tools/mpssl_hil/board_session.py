@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from .board_link import SerialBoardLink
+from .board_lock import BoardBusy, BoardLock
 from .board_probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output, probe_board
 from .board_target import SerialBoardTarget
 from .clock import set_clock
@@ -21,6 +22,7 @@ from .target_selection import TargetSpec
 from .targets import Target, UnixTarget
 from .usb_ids import identify_usb
 
+LOCK_WAIT = 60.0  # seconds to wait for a board another process is using
 MBEDTLS_SOURCE = "import ssl\nprint(getattr(ssl, 'MBEDTLS_VERSION', ''))\n"
 
 
@@ -38,6 +40,7 @@ class BoardSession:
     def __init__(self, host_ip: str | None) -> None:
         self.host_ip = host_ip
         self.boards: dict[TargetSpec, SerialBoardTarget] = {}
+        self.locks: list[BoardLock] = []
         self.probes: dict[int, tuple[BoardProbe, str | None]] = {}
 
     def board(self, spec: TargetSpec) -> SerialBoardTarget:
@@ -55,6 +58,12 @@ class BoardSession:
         def prepare(transport: Any) -> None:
             set_clock(transport)
 
+        lock = BoardLock(serial_number)
+        try:
+            lock.acquire(timeout=LOCK_WAIT)
+        except BoardBusy as e:
+            pytest.skip(f"{spec.param_id}: {e}")
+        self.locks.append(lock)
         try:
             device = open_port()
             target = SerialBoardTarget(
@@ -77,6 +86,8 @@ class BoardSession:
     def close(self) -> None:
         for target in self.boards.values():
             target.close()
+        for lock in self.locks:
+            lock.release()
 
 
 def resets_on_rts(device: str) -> bool:

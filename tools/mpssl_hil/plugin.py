@@ -30,6 +30,7 @@ MARKERS = (
     "valgrind: runs the unix binary under valgrind",
     "needs(*capabilities): skip on a target without these (dtls, tls13, lan, wlan, rtc)",
     "port(*families): run only on boards of these port families (rp2, esp32, stm32, qemu, unix)",
+    "xdist_group(name): pytest-xdist's --dist loadgroup keeps a group on one worker (here: one board)",
 )
 TARGETS = pytest.StashKey[list[TargetSpec]]()
 BOARDS = pytest.StashKey[BoardSession]()
@@ -79,12 +80,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """offline_target, networked_target and gc_heap_target run on the selected targets."""
     specs = metafunc.config.stash[TARGETS]
-    choices = {"offline_target": target_ids(specs, networked=False),
+    choices = {"offline_target": target_ids(specs, networked=False),  # keys: TARGET_FIXTURES
                "networked_target": target_ids(specs, networked=True),
                "gc_heap_target": gc_heap_ids(specs)}
     for fixture, ids in choices.items():
         if fixture in metafunc.fixturenames:
             metafunc.parametrize(fixture, ids, indirect=True)
+
+
+TARGET_FIXTURES = ("offline_target", "networked_target", "gc_heap_target")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist's `--dist loadgroup` every test of one board goes to the same worker."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for fixture in TARGET_FIXTURES:
+            if fixture in params:
+                item.add_marker(pytest.mark.xdist_group(str(params[fixture])))
 
 
 def selected_target(request: pytest.FixtureRequest, param_id: str) -> Target:
@@ -99,6 +112,8 @@ def selected_target(request: pytest.FixtureRequest, param_id: str) -> Target:
         target: Target = session.board(spec)
     else:
         target = request.getfixturevalue(f"{param_id}_target")
+    if isinstance(target, SerialBoardTarget) and target.health.quarantined:
+        pytest.skip(target.health.quarantined)
     markers = [*request.node.iter_markers("needs"), *request.node.iter_markers("port")]
     probe, mbedtls = session.probe(target)
     reason = marker_skip_reason(markers, target.name, probe)
