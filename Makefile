@@ -6,6 +6,8 @@
 #   make sizes                text/data/bss of every board's image against upstream's image of that board
 #   make run-qemu             start the emulated board by hand (REPL on a pty, for mpremote)
 #   make test                 the whole test suite
+#   make flash PORT=p BOARD=b DEVICE=d   write build/<p>-<b>/firmware.* to a real board (d: its serial port
+#                             or USB serial number); skipped when the board runs that image, FORCE=1 flashes anyway
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
 #   make clean
 
@@ -136,6 +138,22 @@ ifneq ($(HAVE_ARM_GCC),)
 endif
 endif
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# A real board, with mpssl-flash (tools/mpssl_hil/flash.py): esptool, picotool or the UF2 drive, dfu-util
+# or st-flash by PORT; it keeps a sha256 per board in ~/.cache/mpssl/flashed.json to skip unchanged images.
+ifneq ($(filter flash,$(MAKECMDGOALS)),)
+ifeq ($(DEVICE),)
+$(error make flash needs DEVICE=<serial port or USB serial number>, e.g. make flash PORT=rp2 BOARD=RPI_PICO_W DEVICE=/dev/ttyACM0)
+endif
+ifeq ($(BOARD),)
+$(error make flash needs BOARD=<board>: it flashes build/$(PORT)-<BOARD>/firmware.*)
+endif
+endif
+
+.PHONY: flash
+flash: venv
+	$(VENV)/bin/mpssl-flash --device '$(DEVICE)' --family $(PORT) --board $(BOARD) \
+		--build-dir $(BUILD_ROOT)/$(PORT)-$(BOARD)$(if $(FORCE), --force)
 
 clean:
 	rm -rf $(BUILD_ROOT)

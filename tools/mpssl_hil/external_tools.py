@@ -1,0 +1,76 @@
+"""The programs that write firmware (esptool, picotool, dfu-util, st-flash): where they are, where to get
+them, and `run_command`, the one function through which every one of them runs (tests pass their own)."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+# Where each tool comes from, for the message when it is missing.
+TOOL_SOURCES = {
+    "esptool": "the pip package esptool (a dependency of this project: `make venv` installs it into .venv)",
+    "picotool": "no Debian 12 package; `make picotool` builds picotool 2.2.0 into ~/.cache/mpssl/picotool",
+    "dfu-util": "the Debian package dfu-util",
+    "st-flash": "the Debian package stlink-tools",
+}
+
+
+class ToolMissing(RuntimeError):
+    """A flashing tool is not installed; the message says which package provides it."""
+
+
+class CommandTimedOut(RuntimeError):
+    pass
+
+
+class Runner(Protocol):
+    def __call__(self, command: Sequence[str], *, timeout: float | None = None, quiet: bool = False) -> int: ...
+
+
+ToolFinder = Callable[[str], str | None]
+
+
+def tool_directories() -> list[Path]:
+    """Looked at before PATH: this Python's own bin directory (the venv's esptool, not an older one on
+    PATH) and where `make picotool` installs."""
+    return [Path(sys.executable).parent, Path.home() / ".cache" / "mpssl" / "picotool" / "bin"]
+
+
+def find_tool(name: str) -> str | None:
+    for directory in tool_directories():
+        candidate = directory / name
+        if candidate.is_file() and shutil.which(str(candidate)):
+            return str(candidate)
+    return shutil.which(name)
+
+
+def missing_tool(name: str) -> ToolMissing:
+    source = TOOL_SOURCES.get(name, "its package")
+    return ToolMissing(f"{name} is not installed (looked in {', '.join(map(str, tool_directories()))} and PATH); "
+                       f"it comes with {source}")
+
+
+def require_tool(name: str, which: ToolFinder = find_tool) -> str:
+    path = which(name)
+    if path is None:
+        raise missing_tool(name)
+    return path
+
+
+def run_command(command: Sequence[str], *, timeout: float | None = None, quiet: bool = False) -> int:
+    """Run one external command with its output on the terminal (esptool and picotool print their own
+    progress), or discarded when `quiet`; return its exit status."""
+    if not quiet:
+        print(f"$ {shlex.join(command)}", flush=True)
+    sink = subprocess.DEVNULL if quiet else None
+    try:
+        return subprocess.run(list(command), timeout=timeout, check=False, stdout=sink, stderr=sink).returncode
+    except FileNotFoundError as e:
+        raise missing_tool(Path(command[0]).name) from e
+    except subprocess.TimeoutExpired as e:
+        raise CommandTimedOut(f"{shlex.join(command)} did not finish within {timeout:g}s") from e
