@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from mpssl_hil.board_network import NetworkUnavailable, bring_up_lan
+from mpssl_hil.board_network import NetworkUnavailable, bring_up_board_network, bring_up_lan
 
 
 class FakeLan:
@@ -76,3 +76,14 @@ def test_waits_for_dhcp_and_returns_the_address() -> None:
 def test_no_address_in_time_is_a_clear_error() -> None:
     with pytest.raises(NetworkUnavailable, match=r"no address within 0.2s \(status 2\)"):
         bring_up_lan(FakeBoard(FakeLan(connects_after=None)), timeout=0.2)
+
+
+def test_a_board_with_lan_uses_it() -> None:
+    assert bring_up_board_network(FakeBoard(FakeLan(connects_after=0)), frozenset({"lan", "wlan"}), {}) == "10.0.2.15"
+
+
+def test_wifi_without_credentials_says_which_variables_to_set() -> None:
+    with pytest.raises(NetworkUnavailable, match="set MPSSL_WIFI_SSID and MPSSL_WIFI_PASSWORD"):
+        bring_up_board_network(FakeBoard(FakeLan(connects_after=0)), frozenset({"wlan"}), {})
+    with pytest.raises(NetworkUnavailable, match="neither network.LAN nor network.WLAN"):
+        bring_up_board_network(FakeBoard(FakeLan(connects_after=0)), frozenset({"dtls"}), {})

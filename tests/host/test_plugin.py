@@ -112,3 +112,21 @@ def test_only_selected_kinds_run_their_own_tests(pytester: pytest.Pytester) -> N
     pytester.makepyfile(DEVICE_TESTS)
     result = pytester.runpytest("--micropython", sys.executable, "--target", "qemu", "-rs")
     result.stdout.fnmatch_lines(["*unix is not among the selected targets (--target)*"])
+
+
+def test_rig_boards_become_targets_and_an_absent_board_skips(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SELECTED_TESTS)
+    rig = pytester.path / "rig.toml"
+    rig.write_text('[[board]]\nname = "pico-1"\nport = "/dev/mpssl-no-such-port"\nfamily = "rp2"\n')
+    result = pytester.runpytest("--micropython", sys.executable, "--target", "unix", "--rig", str(rig), "-rs",
+                                "-k", "test_runs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*port:/dev/mpssl-no-such-port: *mpssl-no-such-port*"])
+
+
+def test_a_bad_rig_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SELECTED_TESTS)
+    rig = pytester.path / "rig.toml"
+    rig.write_text("[[board]]\nnmae = 'typo'\n")
+    result = pytester.runpytest("--rig", str(rig))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

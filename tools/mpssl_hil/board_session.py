@@ -1,10 +1,13 @@
-"""The boards of one test session: real boards named with --target port:/id: (opened once, clock set
-in UTC, recovered when they hang), what each target is (probed once: family, versions,
+"""The boards of one test session: real boards named with --target port:/id: or listed in --rig
+rig.toml (opened once, locked, clock set in UTC, network joined for networked tests, recovered when
+they hang), what each target is (probed once: family, versions,
 capabilities), the `needs(...)`/`port(...)` markers checked against that, and the properties that go
 into the JUnit report."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -14,10 +17,11 @@ import pytest
 
 from .board_link import SerialBoardLink
 from .board_lock import BoardBusy, BoardLock
+from .board_network import bring_up_board_network
 from .board_probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output, probe_board
 from .board_target import SerialBoardTarget
 from .clock import set_clock
-from .inventory import PortInfo, serial_ports
+from .inventory import PortInfo, Rig, serial_ports
 from .target_selection import TargetSpec
 from .targets import Target, UnixTarget
 from .usb_ids import identify_usb
@@ -37,8 +41,9 @@ def find_port(serial_number: str, ports: Callable[[], Iterable[PortInfo]] = seri
 class BoardSession:
     """Real boards, opened on first use and closed at the end of the session."""
 
-    def __init__(self, host_ip: str | None) -> None:
+    def __init__(self, host_ip: str | None, rig: Rig | None = None) -> None:
         self.host_ip = host_ip
+        self.rig = rig or Rig()
         self.boards: dict[TargetSpec, SerialBoardTarget] = {}
         self.locks: list[BoardLock] = []
         self.probes: dict[int, tuple[BoardProbe, str | None]] = {}
@@ -66,12 +71,16 @@ class BoardSession:
         self.locks.append(lock)
         try:
             device = open_port()
+            declared = self.rig.find(serial_number)
             target = SerialBoardTarget(
-                device, name=spec.param_id, host_address=self.host_ip, delivery="copy",
+                device, name=declared.name if declared else spec.param_id, host_address=self.host_ip, delivery="copy",
                 link=lambda transport: SerialBoardLink(transport, open_port=open_port, prepare=prepare,
                                                        pulse_reset=resets_on_rts(device)))
             with target.idle_transport() as transport:
                 set_clock(transport)  # certificate checks need the board's clock in UTC
+                if self.host_ip is not None:  # networked tests will run: the board joins its network
+                    bring_up_board_network(transport, self.capabilities(target, probe_board(transport)),
+                                           dict(os.environ))
         except Exception as e:  # the board is absent, busy or silent: its tests skip with the reason
             pytest.skip(f"{spec.param_id}: {type(e).__name__}: {e}")
         return target
@@ -80,8 +89,15 @@ class BoardSession:
         """What the target runs and can do, and its mbedTLS version; asked once per target object."""
         key = id(target)
         if key not in self.probes:
-            self.probes[key] = (probe_target(target), run_source(target, MBEDTLS_SOURCE).strip() or None)
+            probe = probe_target(target)
+            probe = dataclasses.replace(probe, capabilities=self.capabilities(target, probe))
+            self.probes[key] = (probe, run_source(target, MBEDTLS_SOURCE).strip() or None)
         return self.probes[key]
+
+    def capabilities(self, target: Target, probe: BoardProbe) -> frozenset[str]:
+        """What the board answered, with rig.toml's overrides for the board applied."""
+        declared = self.rig.find(target.name)
+        return declared.apply_overrides(probe.capabilities) if declared else probe.capabilities
 
     def close(self) -> None:
         for target in self.boards.values():

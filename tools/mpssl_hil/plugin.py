@@ -17,6 +17,7 @@ from .certs import Pki, generate_pki
 from .clock import ClockUnavailable, set_clock
 from .dtls_peers import DtlsServer
 from .faketime import FaketimeUnavailable
+from .inventory import Rig, RigBoard, RigError
 from .ports import Transport, free_port
 from .qemu import QemuBoard, QemuUnavailable
 from .rp2040js import BOOTROM_ENV, Rp2040jsBoard, Rp2040jsUnavailable, bootrom_from
@@ -51,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", action="append", default=None, metavar="TARGET",
                     help=f"run the device tests on this target (repeatable): {USAGE.split(' takes ')[1]}; "
                          "default: unix, qemu and rp2040js")
+    group.addoption("--rig", type=Path, default=None,
+                    help="run the device tests on every board rig.toml lists (see tools/rig.example.toml)")
     group.addoption("--host-ip", default=None,
                     help="the host address a real board reaches the host peers by (networked tests on boards)")
     group.addoption("--board-log-dir", type=Path, default=None,
@@ -65,11 +68,22 @@ def micropython_path(config: pytest.Config) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    rig_path: Path | None = config.getoption("--rig")
     try:
-        config.stash[TARGETS] = parse_targets(config.getoption("--target"))
-    except ValueError as e:
+        rig = Rig.load(rig_path) if rig_path is not None else Rig()
+        texts: list[str] | None = config.getoption("--target")
+        if rig.boards:
+            texts = [*(texts or []), *(rig_target(board) for board in rig.boards)]
+        config.stash[TARGETS] = parse_targets(texts)
+    except (ValueError, RigError) as e:
         raise pytest.UsageError(str(e)) from e
-    config.stash[BOARDS] = BoardSession(config.getoption("--host-ip"))
+    config.stash[BOARDS] = BoardSession(config.getoption("--host-ip"), rig)
+
+
+def rig_target(board: RigBoard) -> str:
+    """A rig board as a --target: by USB serial number where rig.toml gives one (found again after
+    resets), else by port."""
+    return f"id:{board.serial_number}" if board.serial_number else f"port:{board.port}"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
