@@ -15,7 +15,7 @@ from mpssl_hil.ports import ServerPort
 from mpssl_hil.targets import RunningScript, Target, UnixTarget
 from mpssl_hil.udp_relay import LossyUdpRelay
 
-pytestmark = pytest.mark.needs_micropython
+pytestmark = [pytest.mark.needs_micropython, pytest.mark.needs("dtls")]
 
 
 def test_board_client_to_openssl_server(networked_target: Target, dtls_server: Callable[..., DtlsServer],
@@ -50,6 +50,7 @@ def start_board_server(target: Target, pki: Pki, port: ServerPort, connections: 
                         {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key})
 
 
+@pytest.mark.needs("inbound")
 def test_openssl_client_to_board_server_with_hello_verify(networked_target: Target, pki: Pki) -> None:
     port = networked_target.server_port("udp")
     board = start_board_server(networked_target, pki, port)

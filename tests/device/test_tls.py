@@ -119,6 +119,7 @@ def test_module_wrap_socket_with_der_cadata_and_client_cert(networked_target: Ta
         assert result["echo"] == "wrapped"
 
 
+@pytest.mark.needs("inbound")
 @pytest.mark.parametrize(("identity", "chain", "key_format"), [
     ("server_ec", "chain", "ec_key_sec1"),
     ("server_ec", "chain", "ec_key_pkcs8"),
@@ -143,6 +144,7 @@ def test_board_server_with_cpython_client(networked_target: Target, pki: Pki,
     assert result == {"ok": True, "cipher": result["cipher"], "echoed": 5000, "peer_subject": None}
 
 
+@pytest.mark.needs("inbound")
 def test_board_server_requires_client_cert(networked_target: Target, pki: Pki) -> None:
     port = networked_target.server_port("tcp")
     files = {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key, "cafile": pki.root_ca.cert}

@@ -26,6 +26,7 @@ from .target_selection import TargetSpec
 from .targets import Target, UnixTarget
 from .usb_ids import identify_usb
 
+INBOUND = "inbound"  # host clients reach servers on the board (needs("inbound"))
 LOCK_WAIT = 60.0  # seconds to wait for a board another process is using
 MBEDTLS_SOURCE = "import ssl\nprint(getattr(ssl, 'MBEDTLS_VERSION', ''))\n"
 
@@ -95,9 +96,12 @@ class BoardSession:
         return self.probes[key]
 
     def capabilities(self, target: Target, probe: BoardProbe) -> frozenset[str]:
-        """What the board answered, with rig.toml's overrides for the board applied."""
+        """What the board answered, with rig.toml's overrides for the board applied, plus "inbound"
+        where host clients can reach a server on the board (loopback, or the emulator's forwards)."""
         declared = self.rig.find(target.name)
-        return declared.apply_overrides(probe.capabilities) if declared else probe.capabilities
+        found = declared.apply_overrides(probe.capabilities) if declared else probe.capabilities
+        inbound = isinstance(target, UnixTarget) or getattr(target, "forwards", None) is not None
+        return found | {INBOUND} if inbound else found
 
     def close(self) -> None:
         for target in self.boards.values():
