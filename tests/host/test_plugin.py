@@ -130,3 +130,19 @@ def test_a_bad_rig_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
     rig.write_text("[[board]]\nnmae = 'typo'\n")
     result = pytester.runpytest("--rig", str(rig))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+PEER_HOST_TEST = """
+def test_peer_host(tls_server, pki):
+    server = tls_server(pki.server_ec.chain, pki.server_ec.key)
+    print("PEER_HOST", server.host)
+"""
+
+
+@pytest.mark.parametrize(("options", "host"), [((), "127.0.0.1"), (("--host-ip", "192.0.2.7"), "0.0.0.0")])
+def test_peers_listen_on_loopback_unless_boards_reach_the_host_over_a_network(
+        pytester: pytest.Pytester, options: tuple[str, ...], host: str) -> None:
+    pytester.makepyfile(PEER_HOST_TEST)
+    result = pytester.runpytest("-s", *options)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*PEER_HOST {host}"])

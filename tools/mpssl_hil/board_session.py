@@ -27,6 +27,7 @@ from .targets import Target, UnixTarget
 from .usb_ids import identify_usb
 
 INBOUND = "inbound"  # host clients reach servers on the board (needs("inbound"))
+BOARD_SILENCE_TIMEOUT = 120.0  # a real board that prints nothing for this long counts as hung
 LOCK_WAIT = 60.0  # seconds to wait for a board another process is using
 MBEDTLS_SOURCE = "import ssl\nprint(getattr(ssl, 'MBEDTLS_VERSION', ''))\n"
 
@@ -42,8 +43,9 @@ def find_port(serial_number: str, ports: Callable[[], Iterable[PortInfo]] = seri
 class BoardSession:
     """Real boards, opened on first use and closed at the end of the session."""
 
-    def __init__(self, host_ip: str | None, rig: Rig | None = None) -> None:
+    def __init__(self, host_ip: str | None, rig: Rig | None = None, flash: bool = False) -> None:
         self.host_ip = host_ip
+        self.flash = flash
         self.rig = rig or Rig()
         self.boards: dict[TargetSpec, SerialBoardTarget] = {}
         self.locks: list[BoardLock] = []
@@ -70,11 +72,14 @@ class BoardSession:
         except BoardBusy as e:
             pytest.skip(f"{spec.param_id}: {e}")
         self.locks.append(lock)
+        if self.flash:
+            self._flash(spec, serial_number)
         try:
             device = open_port()
             declared = self.rig.find(serial_number)
             target = SerialBoardTarget(
                 device, name=declared.name if declared else spec.param_id, host_address=self.host_ip, delivery="copy",
+                silence_timeout=BOARD_SILENCE_TIMEOUT,
                 link=lambda transport: SerialBoardLink(transport, open_port=open_port, prepare=prepare,
                                                        pulse_reset=resets_on_rts(device)))
             with target.idle_transport() as transport:
@@ -85,6 +90,16 @@ class BoardSession:
         except Exception as e:  # the board is absent, busy or silent: its tests skip with the reason
             pytest.skip(f"{spec.param_id}: {type(e).__name__}: {e}")
         return target
+
+    def _flash(self, spec: TargetSpec, key: str) -> None:
+        """--flash: write the board's image (rig.toml says which) unless it already runs it."""
+        from .flash import FLASH_ERRORS, Flasher, flash_device
+        from .flashed_images import FlashedImages, default_cache_path
+
+        try:
+            flash_device(Flasher(FlashedImages(default_cache_path())), key, self.rig.find(key))
+        except FLASH_ERRORS as e:
+            pytest.fail(f"{spec.param_id}: flashing failed: {e}")
 
     def probe(self, target: Target) -> tuple[BoardProbe, str | None]:
         """What the target runs and can do, and its mbedTLS version; asked once per target object."""

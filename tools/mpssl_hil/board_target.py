@@ -132,8 +132,10 @@ class BoardRun(RunningScript):
 
     def __init__(self, transport: SerialTransport, workdir: Path, script: str, lock: threading.Lock,
                  directory: BoardDirectory | None = None,
-                 on_result: Callable[[Path, RunResult], None] | None = None) -> None:
+                 on_result: Callable[[Path, RunResult], None] | None = None,
+                 silence_timeout: float | None = None) -> None:
         self.on_result = on_result
+        self.silence_timeout = silence_timeout
         self.transport = transport
         self.workdir = workdir
         self.script = script
@@ -166,7 +168,9 @@ class BoardRun(RunningScript):
             except OSError as e:  # mpremote's fs_* raise OSError when the board's filesystem refuses a file
                 return f"copying the run's files to {self.directory.path}: {e!r}"
             self.transport.exec(self.directory.enter_source())
-        _, self._stderr = self.transport.exec_raw(f"import {Path(self.script).stem}", timeout=None,
+        # With a silence timeout, mpremote gives up when the board sends nothing for that long
+        # (TransportError: an infrastructure failure); the overall deadline is wait()'s timeout.
+        _, self._stderr = self.transport.exec_raw(f"import {Path(self.script).stem}", timeout=self.silence_timeout,
                                                   data_consumer=self._stdout.extend)
         if self.directory is None:
             self.transport.umount_local()
@@ -218,11 +222,13 @@ class SerialBoardTarget(Target):
     def __init__(self, device: str, name: str = "board", host_address: str | None = None,
                  workdir_root: Path | None = None, delivery: Delivery = "mount",
                  forwards: Forwards | None = None,
-                 link: Callable[[SerialTransport], SerialBoardLink] | None = None) -> None:
+                 link: Callable[[SerialTransport], SerialBoardLink] | None = None,
+                 silence_timeout: float | None = None) -> None:
         """`link(transport)` makes the recovery ladder's link to this board (see board_link.py); without
         one, a run that fails for infrastructure reasons is reported as it is, not retried."""
         self.name = name
         self.make_link = link
+        self.silence_timeout = silence_timeout  # seconds without a character before a run counts as hung
         self.health = BoardHealth(name)
         self.forwards = forwards
         self.device = device
@@ -296,7 +302,8 @@ class SerialBoardTarget(Target):
         workdir = prepare_workdir(script, args, files, modules, self.workdir_root, board_path)
         for path, name in names.items():
             (workdir / name).write_bytes(path.read_bytes())
-        return BoardRun(self.transport, workdir, script.name, self._lock, self.directory, self._log_run)
+        return BoardRun(self.transport, workdir, script.name, self._lock, self.directory, self._log_run,
+                        self.silence_timeout)
 
     def _log_run(self, workdir: Path, result: RunResult) -> None:
         """Append the run to the transcript: what was sent (test_args.py, `import <script>`) and what

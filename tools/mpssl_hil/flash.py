@@ -57,6 +57,9 @@ class FlashFailed(RuntimeError):
     pass
 
 
+FLASH_ERRORS = (RigError, PlanError, ToolMissing, FlashFailed)
+
+
 class BoardLink(BoardConnection, Protocol):
     """The mpremote transport calls flashing needs: the probe's, and sending code without waiting for
     its end (the board leaves USB inside `machine.bootloader()`)."""
@@ -271,21 +274,29 @@ def main(argv: list[str] | None = None) -> int:
     flasher = Flasher(cache)
     try:
         rig_board: RigBoard | None = Rig.load(args.rig).find(args.device) if args.rig else None
-        port = flasher.find_port((rig_board.serial_number or rig_board.port or args.device) if rig_board
-                                 else args.device)
-        usb = identify_usb(port.vid, port.pid)
-        family = args.family or (rig_board.family if rig_board else None) or (usb.family if usb else UNKNOWN)
-        plan = plan_flash(
-            family, method=args.method or (rig_board.flash_method if rig_board else None),
-            image=args.firmware or (rig_board.firmware if rig_board else None), build_dir=args.build_dir,
-            board=args.board or (rig_board.board if rig_board else None),
-            chip=args.chip or (rig_board.chip if rig_board else None), usb=usb,
-            picotool_installed=flasher.which("picotool") is not None)
-        flasher.flash(port, plan, force=args.force)
-    except (RigError, PlanError, ToolMissing, FlashFailed) as e:
+        flash_device(flasher, args.device, rig_board, family=args.family, method=args.method, image=args.firmware,
+                     build_dir=args.build_dir, board=args.board, chip=args.chip, force=args.force)
+    except FLASH_ERRORS as e:
         print(f"mpssl-flash: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def flash_device(flasher: Flasher, device: str, rig_board: RigBoard | None, *, family: str | None = None,
+                 method: str | None = None, image: Path | None = None, build_dir: Path | None = None,
+                 board: str | None = None, chip: str | None = None, force: bool = False) -> FlashOutcome:
+    """Flash one board: what is given here wins over rig.toml's entry, which wins over the USB ids.
+    Raises one of FLASH_ERRORS with a message for the user."""
+    port = flasher.find_port((rig_board.serial_number or rig_board.port or device) if rig_board else device)
+    usb = identify_usb(port.vid, port.pid)
+    family = family or (rig_board.family if rig_board else None) or (usb.family if usb else UNKNOWN)
+    plan = plan_flash(
+        family, method=method or (rig_board.flash_method if rig_board else None),
+        image=image or (rig_board.firmware if rig_board else None), build_dir=build_dir,
+        board=board or (rig_board.board if rig_board else None),
+        chip=chip or (rig_board.chip if rig_board else None), usb=usb,
+        picotool_installed=flasher.which("picotool") is not None)
+    return flasher.flash(port, plan, force=force)
 
 
 if __name__ == "__main__":

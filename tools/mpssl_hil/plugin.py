@@ -54,6 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "default: unix, qemu and rp2040js")
     group.addoption("--rig", type=Path, default=None,
                     help="run the device tests on every board rig.toml lists (see tools/rig.example.toml)")
+    group.addoption("--flash", action="store_true",
+                    help="flash each board (--target/--rig) at session start, unless it already runs the image")
     group.addoption("--host-ip", default=None,
                     help="the host address a real board reaches the host peers by (networked tests on boards)")
     group.addoption("--board-log-dir", type=Path, default=None,
@@ -77,7 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[TARGETS] = parse_targets(texts)
     except (ValueError, RigError) as e:
         raise pytest.UsageError(str(e)) from e
-    config.stash[BOARDS] = BoardSession(config.getoption("--host-ip"), rig)
+    config.stash[BOARDS] = BoardSession(config.getoption("--host-ip"), rig, config.getoption("--flash"))
 
 
 def rig_target(board: RigBoard) -> str:
@@ -222,12 +224,20 @@ class _Server(Protocol):
 ServerT = TypeVar("ServerT", bound=_Server)
 
 
-def _started_servers(cls: Callable[..., ServerT], log_dir: Path | None) -> Iterator[Callable[..., ServerT]]:
+def peer_bind_address(config: pytest.Config) -> str:
+    """Loopback, unless --host-ip says real boards reach this host over a network: then every interface,
+    so the unix target (on loopback) and the boards reach the same peers."""
+    return "0.0.0.0" if config.getoption("--host-ip") else "127.0.0.1"
+
+
+def _started_servers(cls: Callable[..., ServerT], log_dir: Path | None,
+                     bind_address: str = "127.0.0.1") -> Iterator[Callable[..., ServerT]]:
     """A factory fixture's body: each call starts a `cls` server; teardown stops them all."""
     servers: list[ServerT] = []
 
     def start(certfile: Path, keyfile: Path, **kwargs: Any) -> ServerT:
         kwargs.setdefault("log_dir", log_dir)
+        kwargs.setdefault("host", bind_address)
         server = cls(certfile, keyfile, **kwargs)
         server.start()
         servers.append(server)
@@ -239,17 +249,17 @@ def _started_servers(cls: Callable[..., ServerT], log_dir: Path | None) -> Itera
 
 
 @pytest.fixture
-def tls_server(peer_log_dir: Path | None) -> Iterator[Callable[..., TlsEchoServer]]:
+def tls_server(peer_log_dir: Path | None, pytestconfig: pytest.Config) -> Iterator[Callable[..., TlsEchoServer]]:
     """Factory: `tls_server(certfile, keyfile, **TlsEchoServer options)` starts an echo server that is
     stopped at teardown."""
-    yield from _started_servers(TlsEchoServer, peer_log_dir)
+    yield from _started_servers(TlsEchoServer, peer_log_dir, peer_bind_address(pytestconfig))
 
 
 @pytest.fixture
-def dtls_server(peer_log_dir: Path | None) -> Iterator[Callable[..., DtlsServer]]:
+def dtls_server(peer_log_dir: Path | None, pytestconfig: pytest.Config) -> Iterator[Callable[..., DtlsServer]]:
     """Factory: `dtls_server(certfile, keyfile, **DtlsServer options)` starts an openssl DTLS echo server
     that is stopped at teardown."""
-    yield from _started_servers(DtlsServer, peer_log_dir)
+    yield from _started_servers(DtlsServer, peer_log_dir, peer_bind_address(pytestconfig))
 
 
 @pytest.fixture(name="free_port")
