@@ -49,7 +49,7 @@ class BoardSession:
         self.rig = rig or Rig()
         self.boards: dict[TargetSpec, SerialBoardTarget] = {}
         self.locks: list[BoardLock] = []
-        self.probes: dict[int, tuple[BoardProbe, str | None]] = {}
+        self.probes: dict[str, tuple[BoardProbe, str | None]] = {}
 
     def board(self, spec: TargetSpec) -> SerialBoardTarget:
         if spec not in self.boards:
@@ -102,8 +102,8 @@ class BoardSession:
             pytest.fail(f"{spec.param_id}: flashing failed: {e}")
 
     def probe(self, target: Target) -> tuple[BoardProbe, str | None]:
-        """What the target runs and can do, and its mbedTLS version; asked once per target object."""
-        key = id(target)
+        """What the target runs and can do, and its mbedTLS version; asked once per board (or binary)."""
+        key = probe_key(target)
         if key not in self.probes:
             probe = probe_target(target)
             probe = dataclasses.replace(probe, capabilities=self.capabilities(target, probe))
@@ -123,6 +123,13 @@ class BoardSession:
             target.close()
         for lock in self.locks:
             lock.release()
+
+
+def probe_key(target: Target) -> str:
+    """One probe per board and firmware: the unix targets of many tests share their binary's answer; a
+    restarted emulator (a new pty) is asked again."""
+    where = getattr(target, "device", None) or str(getattr(target, "binary", ""))
+    return f"{type(target).__name__}:{target.name}:{where}"
 
 
 def resets_on_rts(device: str) -> bool:
