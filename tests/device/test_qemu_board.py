@@ -76,3 +76,25 @@ def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(pytestcon
         assert result.retried_after is not None and "hard reset: the board answers" in result.retried_after
         assert target.retries == [f"slow_script.py: {result.retried_after}"]
         assert target.health.quarantined is None
+
+
+def test_lan_interface_up_down_static(pytestconfig: pytest.Config, tmp_path: Path) -> None:
+    """network.LAN on its own board (it changes the address): DHCP, down and up again, a static
+    address through ifconfig(), and clear errors for bad arguments."""
+    firmware = pytestconfig.rootpath / "build" / "qemu-MPS2_AN385" / "firmware.elf"
+    if not firmware.is_file() or shutil.which("qemu-system-arm") is None:
+        pytest.skip("no build/qemu-MPS2_AN385/firmware.elf or qemu-system-arm: run `make firmware PORT=qemu`")
+    scripts = Path(__file__).parent / "scripts"
+    with QemuBoard(firmware) as board:
+        target = qemu_board_target(board)
+        target.workdir_root = tmp_path
+        try:
+            result = target.run(scripts / "lan_interface.py", timeout=60).check().result()
+        finally:
+            target.close()
+    assert result["same_object"] and len(result["mac"]) == 12 and result["mac"] != "000000000000"
+    assert result["dhcp"] and result["up"] == [True, 3, "10.0.2.15"]
+    assert result["down"] == [False, 0, False]
+    assert result["dhcp_again"]
+    assert result["static"] == ["10.0.2.30", True]
+    assert result["errors"] == ["ValueError", "ValueError", "TypeError"]

@@ -80,6 +80,17 @@ void eth_netif_stop(void) {
     eth.active = false;
 }
 
+bool eth_netif_mac(uint8_t mac[6]) {
+    if (!eth.active) {
+        // Not started yet: the chip holds the address QEMU gave it (-nic ...,mac=).
+        if (!lan9118_init(eth.netif.hwaddr)) {
+            return false;
+        }
+    }
+    memcpy(mac, eth.netif.hwaddr, ETH_HWADDR_LEN);
+    return true;
+}
+
 bool eth_netif_active(void) {
     return eth.active;
 }

@@ -18,6 +18,8 @@ struct netif *eth_netif(void);
 bool eth_netif_start(void);
 void eth_netif_stop(void);
 bool eth_netif_active(void);
+// The interface's MAC address, read from the chip when it is not started; false if no chip answers.
+bool eth_netif_mac(uint8_t mac[6]);
 int eth_netif_status(void);
 // Passes received frames to lwIP (lwIP context only).
 void eth_netif_poll(void);

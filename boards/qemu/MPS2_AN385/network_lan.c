@@ -105,7 +105,14 @@ static mp_obj_t network_lan_config(size_t n_args, const mp_obj_t *args, mp_map_t
     if (mp_obj_str_get_qstr(args[1]) != MP_QSTR_mac) {
         mp_raise_ValueError(MP_ERROR_TEXT("unknown config param"));
     }
-    return mp_obj_new_bytes(eth_netif()->hwaddr, 6);
+    uint8_t mac[6];
+    mpssl_lwip_lock();
+    bool known = eth_netif_mac(mac);
+    mpssl_lwip_unlock();
+    if (!known) {
+        mp_raise_OSError(MP_ENODEV);
+    }
+    return mp_obj_new_bytes(mac, sizeof(mac));
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(network_lan_config_obj, 1, network_lan_config);
 
