@@ -11,6 +11,8 @@ Capabilities, as the test runner names them (`needs("dtls")`):
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 from dataclasses import dataclass
 
 from mpremote.transport import TransportError, TransportExecError  # type: ignore[import-untyped]
@@ -101,17 +103,20 @@ def parse_probe_output(output: bytes) -> BoardProbe:
 
 def probe_board(transport: RawRepl) -> BoardProbe:
     """Run the probe in the raw REPL (no soft reset: the board's state is left as it was)."""
+    chatter = io.StringIO()  # mpremote prints what it read when the raw REPL does not come up
     try:
-        transport.enter_raw_repl(soft_reset=False)
-        try:
-            output = transport.exec(PROBE_SOURCE)
-        finally:
-            transport.exit_raw_repl()
+        with contextlib.redirect_stdout(chatter):
+            transport.enter_raw_repl(soft_reset=False)
+            try:
+                output = transport.exec(PROBE_SOURCE)
+            finally:
+                transport.exit_raw_repl()
     except TransportExecError as e:
         last_line = (str(e.error_output).strip().splitlines() or ["?"])[-1]
         raise ProbeFailed(f"the probe raised on the board: {last_line}") from e
     except TransportError as e:  # no raw REPL prompt, or the link broke
-        raise ProbeFailed(f"no answer from the raw REPL: {e}") from e
+        seen = chatter.getvalue().strip()
+        raise ProbeFailed(f"no answer from the raw REPL: {e}" + (f" (it sent {seen})" if seen else "")) from e
     except OSError as e:  # the port went away or refused us (pyserial's SerialException is an OSError)
         raise ProbeFailed(f"serial port error: {e}") from e
     return parse_probe_output(output)

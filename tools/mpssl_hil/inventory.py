@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -302,11 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     boards = discover_boards(rig, probe=not args.no_probe, all_ports=args.all_ports)
     if args.json:
-        print(json.dumps([b.as_json() for b in boards], indent=2))
-    elif boards:
-        print(format_table(boards))
+        text = json.dumps([b.as_json() for b in boards], indent=2)
     else:
-        print("no USB serial ports found")
+        text = format_table(boards) if boards else "no USB serial ports found"
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `mpssl-rig list | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
