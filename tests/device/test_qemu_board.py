@@ -60,6 +60,7 @@ def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(pytestcon
     with QemuBoard(firmware) as board:
         target = qemu_board_target(board)
         target.workdir_root = tmp_path
+        target.transcript = tmp_path / "logs" / "qemu.log"  # what --board-log-dir sets per test
         with target.idle_transport() as transport:
             prepare_networked_board(transport)
         first_process = board._process
@@ -76,6 +77,10 @@ def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(pytestcon
         assert result.retried_after is not None and "hard reset: the board answers" in result.retried_after
         assert target.retries == [f"slow_script.py: {result.retried_after}"]
         assert target.health.quarantined is None
+    transcript = target.transcript.read_text()
+    assert transcript.count("import slow_script") == 2, "both attempts are in the board's transcript"
+    assert "ARGS = {}" in transcript and "started" in transcript and "RESULT {\"ok\": true}" in transcript
+    assert f"=== retried slow_script.py after: {result.retried_after}" in transcript
 
 
 def test_lan_interface_up_down_static(pytestconfig: pytest.Config, tmp_path: Path) -> None:
