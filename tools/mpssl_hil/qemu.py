@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                   "bring its network up with `network.LAN().active(True)`", flush=True)
             for board_port, host_port in board.forwards.describe().items():
                 print(f"  board {board_port} <- host {host_port}", flush=True)
-        while board._process is not None and board._process.poll() is None:
+        while board.running:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
