@@ -20,6 +20,9 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
+# `make` alone builds `all`, whatever the port.mk files included below define first.
+.DEFAULT_GOAL := all
+
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 VENV := $(ROOT)/.venv
 BUILD_ROOT := $(ROOT)/build
