@@ -38,21 +38,21 @@ EXPECTED = {
     "protocol out of range": "ValueError",
     "protocol is a str": "TypeError",
     "verify_mode out of range": "ValueError",
-    "set_ciphers unknown": "ValueError",
+    "set_ciphers unknown": "SSLError",  # the built-in's OSError(-24192, 'MBEDTLS_ERR_SSL_BAD_CONFIG')
     "set_ciphers not a list": "TypeError",
-    "set_ciphers empty": "ValueError",
+    "set_ciphers empty": "SSLError",
     "wrap a non-stream": "TypeError",
     "server_hostname not str": "TypeError",
     "required without hostname": "ValueError",
     "server_side on client ctx": "ValueError",
-    "dtls server without client_id": "ValueError",
+    "dtls server without client_id": "SSLError",  # the built-in's OSError: MBEDTLS_ERR_SSL_BAD_INPUT_DATA
     "peer sends garbage": "SSLError",
     "peer closes mid-handshake": "SSLError",
     "truncated server flight": "SSLError",
     "server without certificate": "SSLError",
     "write after close": "OSError",
     "read after close": "OSError",
-    "read after failed handshake": "OSError",
+    "read after failed handshake": "SSLError",  # the handshake's error, kept and raised again
 }
 
 
@@ -71,6 +71,11 @@ def test_bad_input_raises_clear_exceptions(offline_target: Target, pki: Pki) -> 
     assert messages["garbage key"] == ["invalid key"], "as the built-in tls says it"
     assert messages["garbage PEM cert"] == ["invalid cert"]
     assert messages["peer sends garbage"] == ["-29184", "MBEDTLS_ERR_SSL_INVALID_RECORD"]
+    assert messages["set_ciphers unknown"] == ["-24192", "MBEDTLS_ERR_SSL_BAD_CONFIG"], "as the built-in tls says it"
+    assert messages["set_ciphers empty"] == ["-24192", "MBEDTLS_ERR_SSL_BAD_CONFIG"]
+    assert messages["dtls server without client_id"] == ["-28928", "MBEDTLS_ERR_SSL_BAD_INPUT_DATA"]
+    # A fatal error is sticky: the read raises the alert the handshake failed with.
+    assert messages["read after failed handshake"] == ["-30592", "MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE"]
 
 
 @pytest.fixture

@@ -84,10 +84,15 @@ def board_ciphers(target: UnixTarget) -> list[str]:
     return target.run(script("api_surface.py")).check().result()["default_ciphers"]
 
 
-def openssl_iana_names() -> set[str]:
+def openssl_stdnames() -> dict[str, str]:
+    """OpenSSL's cipher names (what CPython's cipher() says) -> IANA names."""
     out = subprocess.run(["openssl", "ciphers", "-stdname", "ALL:@SECLEVEL=0"], capture_output=True, text=True,
                          check=True).stdout
-    return {line.split()[0] for line in out.splitlines() if line.startswith("TLS_")}
+    return {line.split()[2]: line.split()[0] for line in out.splitlines() if line.startswith("TLS_")}
+
+
+def openssl_iana_names() -> set[str]:
+    return set(openssl_stdnames().values())
 
 
 def test_each_cipher_the_peer_supports(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki) -> None:
@@ -101,7 +106,7 @@ def test_each_cipher_the_peer_supports(unix_target: UnixTarget, tls_server: Serv
                             max_version=ssl.TLSVersion.TLSv1_2)
         iana = name.replace("-", "_")
         result = run_client(unix_target, server, cafile=pki.root_ca.cert, ciphers=[iana], payload_size=100)
-        if not (result["ok"] and result["cipher"] == name and result["echo_matches"]):
+        if not (result["ok"] and result["cipher"][0] == name and result["echo_matches"]):
             failed[name] = result
         server.stop()
     assert not failed, failed
@@ -141,7 +146,11 @@ def test_board_server_with_cpython_client(networked_target: Target, pki: Pki,
     assert exchange.echoed == b"x" * 5000
     assert (("commonName", common_name(ident.cert)),) in exchange.peer_cert["subject"]
     result = board.wait(30).check().result()
-    assert result == {"ok": True, "cipher": result["cipher"], "echoed": 5000, "peer_subject": None}
+    # Both sides name the suite they agreed on: mbedTLS' name on the board, OpenSSL's in CPython.
+    name, version, bits = result["cipher"]
+    assert name.replace("-", "_") == openssl_stdnames()[exchange.cipher], (name, exchange.cipher)
+    assert version == "TLSv1.2" and bits in (128, 256), result["cipher"]
+    assert result == {"ok": True, "cipher": [name, version, bits], "echoed": 5000, "peer_subject": None}
 
 
 @pytest.mark.needs("inbound")

@@ -141,6 +141,82 @@ static mp_obj_t attr_name(const mbedtls_asn1_buf *oid) {
     return n > 0 ? mp_obj_new_str(dotted, (size_t)n) : mp_obj_new_str_from_cstr("?");
 }
 
+// ---- ASN.1 strings to str: never raise on a certificate mbedTLS accepted ----
+
+#define MPSSL_REPLACEMENT_CHAR (0xFFFD)
+
+static void add_code_point(vstr_t *vstr, uint32_t c) {
+    if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+        c = MPSSL_REPLACEMENT_CHAR;
+    }
+    #if MICROPY_PY_BUILTINS_STR_UNICODE
+    vstr_add_char(vstr, (unichar)c);
+    #else
+    vstr_add_byte(vstr, c < 0x80 ? (byte)c : '?');
+    #endif
+}
+
+// UTF-8, each invalid or overlong sequence becoming U+FFFD.
+static void add_utf8(vstr_t *vstr, const uint8_t *p, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = p[i];
+        size_t n = b < 0x80 ? 0 : (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 4;
+        uint32_t c = n == 0 ? b : n == 1 ? (b & 0x1Fu) : n == 2 ? (b & 0x0Fu) : (b & 0x07u);
+        bool ok = n < 4 && i + n < len;
+        for (size_t k = 1; ok && k <= n; ++k) {
+            ok = (p[i + k] & 0xC0) == 0x80;
+            c = (c << 6) | (p[i + k] & 0x3Fu);
+        }
+        static const uint32_t min_for_length[] = { 0, 0x80, 0x800, 0x10000 };
+        if (!ok || c < min_for_length[n]) {
+            add_code_point(vstr, MPSSL_REPLACEMENT_CHAR);
+            ++i;
+            continue;
+        }
+        add_code_point(vstr, c);
+        i += n + 1;
+    }
+}
+
+// The value of an X.509 string attribute, decoded by its ASN.1 type.
+static mp_obj_t asn1_string(const mbedtls_asn1_buf *val) {
+    vstr_t vstr;
+    vstr_init(&vstr, val->len + 1);
+    const uint8_t *p = val->p;
+    size_t len = val->len;
+    switch (val->tag) {
+        case MBEDTLS_ASN1_BMP_STRING:       // UTF-16BE
+            for (size_t i = 0; i + 1 < len; i += 2) {
+                uint32_t c = ((uint32_t)p[i] << 8) | p[i + 1];
+                if (c >= 0xD800 && c <= 0xDBFF && i + 3 < len) {
+                    uint32_t lo = ((uint32_t)p[i + 2] << 8) | p[i + 3];
+                    if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                        c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+                        i += 2;
+                    }
+                }
+                add_code_point(&vstr, c);
+            }
+            break;
+        case MBEDTLS_ASN1_UNIVERSAL_STRING: // UTF-32BE
+            for (size_t i = 0; i + 3 < len; i += 4) {
+                add_code_point(&vstr, ((uint32_t)p[i] << 24) | ((uint32_t)p[i + 1] << 16)
+                    | ((uint32_t)p[i + 2] << 8) | p[i + 3]);
+            }
+            break;
+        case MBEDTLS_ASN1_T61_STRING:       // read as Latin-1, as OpenSSL does
+            for (size_t i = 0; i < len; ++i) {
+                add_code_point(&vstr, p[i]);
+            }
+            break;
+        default:                            // UTF8String, PrintableString, IA5String, ...
+            add_utf8(&vstr, p, len);
+            break;
+    }
+    return mp_obj_new_str_from_vstr(&vstr);
+}
+
 // (((name, value),), ...): one relative distinguished name a tuple, as CPython does.
 static mp_obj_t name_to_tuple(const mbedtls_x509_name *name) {
     mp_obj_t list = mp_obj_new_list(0, NULL);
@@ -150,7 +226,7 @@ static mp_obj_t name_to_tuple(const mbedtls_x509_name *name) {
         }
         mp_obj_t pair[2] = {
             attr_name(&name->oid),
-            mp_obj_new_str((const char *)name->val.p, name->val.len),
+            asn1_string(&name->val),
         };
         mp_obj_t rdn = mp_obj_new_tuple(1, (mp_obj_t[]) { mp_obj_new_tuple(2, pair) });
         mp_obj_list_append(list, rdn);
@@ -205,19 +281,20 @@ static mp_obj_t san_to_tuple(const mbedtls_x509_crt *crt) {
             continue; // a kind of name mbedTLS does not parse: leave it out
         }
         mp_obj_t pair[2] = { MP_OBJ_NULL, MP_OBJ_NULL };
-        const mbedtls_x509_buf *v = &san.san.unstructured_name;
+        mbedtls_x509_buf v = san.san.unstructured_name;
+        v.tag = MBEDTLS_ASN1_IA5_STRING;
         if (san.type == MBEDTLS_X509_SAN_DNS_NAME) {
             pair[0] = MP_OBJ_NEW_QSTR(MP_QSTR_DNS);
-            pair[1] = mp_obj_new_str((const char *)v->p, v->len);
+            pair[1] = asn1_string(&v);
         } else if (san.type == MBEDTLS_X509_SAN_IP_ADDRESS) {
             pair[0] = mp_obj_new_str_from_cstr("IP Address");
-            pair[1] = ip_to_str(v);
+            pair[1] = ip_to_str(&v);
         } else if (san.type == MBEDTLS_X509_SAN_RFC822_NAME) {
             pair[0] = mp_obj_new_str_from_cstr("email");
-            pair[1] = mp_obj_new_str((const char *)v->p, v->len);
+            pair[1] = asn1_string(&v);
         } else if (san.type == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER) {
             pair[0] = MP_OBJ_NEW_QSTR(MP_QSTR_URI);
-            pair[1] = mp_obj_new_str((const char *)v->p, v->len);
+            pair[1] = asn1_string(&v);
         }
         mbedtls_x509_free_subject_alt_name(&san);
         if (pair[0] != MP_OBJ_NULL) {

@@ -1,5 +1,8 @@
-// SSLContext: the mbedTLS configuration, RNG, own certificate chain and key, trust anchors,
-// verify mode, cipher suites and DTLS HelloVerify cookies.
+// SSLContext: the Python object over a shared configuration (conf.c): verify mode, hostname
+// check, verify callback, own certificate chain and key, trust anchors, cipher suites.
+//
+// Every change goes to a configuration no socket uses (mpssl_conf_writable copies a shared
+// one), so a socket keeps exactly what it was wrapped with.
 #include <string.h>
 
 #include "py/runtime.h"
@@ -7,70 +10,20 @@
 
 #include "mpssl.h"
 
-static const char mpssl_personalisation[] = "mpssl";
-
-static void context_free(mpssl_context_t *self) {
-    if (self->freed) {
-        return;
-    }
-    self->freed = true;
-    #if defined(MBEDTLS_SSL_COOKIE_C)
-    mbedtls_ssl_cookie_free(&self->cookie);
-    #endif
-    mbedtls_pk_free(&self->own_key);
-    mbedtls_x509_crt_free(&self->own_cert);
-    mbedtls_x509_crt_free(&self->cacert);
-    mbedtls_ssl_config_free(&self->conf);
-    mbedtls_ctr_drbg_free(&self->ctr_drbg);
-    mbedtls_entropy_free(&self->entropy);
-    self->ciphersuites = NULL;
-}
-
-static void check_ret(mpssl_context_t *self, int ret) {
-    if (ret != 0) {
-        context_free(self);
-        mpssl_raise_mbedtls(ret);
-    }
-}
-
 mp_obj_t mpssl_context_new(uint8_t protocol) {
     bool server = protocol & MPSSL_PROTOCOL_SERVER;
-    bool dtls = protocol & MPSSL_PROTOCOL_DTLS;
     mpssl_context_t *self = mp_obj_malloc_with_finaliser(mpssl_context_t, &mpssl_context_type);
+    self->conf = NULL;
     self->protocol = protocol;
-    self->freed = false;
-    self->ciphersuites = NULL;
     // Clients verify by default, with the hostname, as CPython's PROTOCOL_TLS_CLIENT does.
     self->verify_mode = server ? MBEDTLS_SSL_VERIFY_NONE : MBEDTLS_SSL_VERIFY_REQUIRED;
     self->check_hostname = !server;
-
-    // Every object is initialised before anything can fail, so context_free is always safe.
-    mbedtls_entropy_init(&self->entropy);
-    mbedtls_ctr_drbg_init(&self->ctr_drbg);
-    mbedtls_ssl_config_init(&self->conf);
-    mbedtls_x509_crt_init(&self->cacert);
-    mbedtls_x509_crt_init(&self->own_cert);
-    mbedtls_pk_init(&self->own_key);
-    #if defined(MBEDTLS_SSL_COOKIE_C)
-    mbedtls_ssl_cookie_init(&self->cookie);
-    #endif
-
-    check_ret(self, mbedtls_ctr_drbg_seed(&self->ctr_drbg, mbedtls_entropy_func, &self->entropy,
-        (const unsigned char *)mpssl_personalisation, sizeof(mpssl_personalisation) - 1));
-    check_ret(self, mbedtls_ssl_config_defaults(&self->conf,
-        server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
-        dtls ? MBEDTLS_SSL_TRANSPORT_DATAGRAM : MBEDTLS_SSL_TRANSPORT_STREAM,
-        MBEDTLS_SSL_PRESET_DEFAULT));
-    mbedtls_ssl_conf_rng(&self->conf, mbedtls_ctr_drbg_random, &self->ctr_drbg);
-    mbedtls_ssl_conf_authmode(&self->conf, self->verify_mode);
-
-    #if defined(MBEDTLS_SSL_COOKIE_C)
-    if (dtls && server) {
-        check_ret(self, mbedtls_ssl_cookie_setup(&self->cookie, mbedtls_ctr_drbg_random, &self->ctr_drbg));
-        mbedtls_ssl_conf_dtls_cookies(&self->conf, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check,
-            &self->cookie);
+    self->verify_callback = mp_const_none;
+    int ret = mpssl_conf_new(&self->conf, protocol, self->verify_mode);
+    if (ret != 0) {
+        self->conf = NULL;
+        mpssl_raise_mbedtls(ret);
     }
-    #endif
     return MP_OBJ_FROM_PTR(self);
 }
 
@@ -90,10 +43,19 @@ static mp_obj_t context_make_new(const mp_obj_type_t *type, size_t n_args, size_
 
 static mpssl_context_t *get_context(mp_obj_t self_in) {
     mpssl_context_t *self = MP_OBJ_TO_PTR(self_in);
-    if (self->freed) {
+    if (self->conf == NULL) {
         mp_raise_ValueError(MP_ERROR_TEXT("SSLContext was released"));
     }
     return self;
+}
+
+// The context's configuration, made safe to change; nothing to free on failure.
+static mpssl_conf_t *writable_conf(mpssl_context_t *self) {
+    int ret = mpssl_conf_writable(&self->conf);
+    if (ret != 0) {
+        mpssl_raise_mbedtls(ret);
+    }
+    return self->conf;
 }
 
 void mpssl_context_set_verify_mode(mpssl_context_t *self, mp_int_t mode) {
@@ -101,54 +63,59 @@ void mpssl_context_set_verify_mode(mpssl_context_t *self, mp_int_t mode) {
         && mode != MBEDTLS_SSL_VERIFY_REQUIRED) {
         mp_raise_ValueError(MP_ERROR_TEXT("verify_mode must be CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED"));
     }
+    if (self->conf->verify_mode != mode) {
+        mpssl_conf_set_verify_mode(writable_conf(self), (uint8_t)mode);
+    }
     self->verify_mode = (uint8_t)mode;
-    mbedtls_ssl_conf_authmode(&self->conf, (int)mode);
+}
+
+// Parses key and chain into new credentials; raises what the built-in raises.
+static mpssl_creds_t *parse_creds(const unsigned char *cert, size_t cert_len,
+    const unsigned char *key, size_t key_len, mpssl_rng_t *rng) {
+    mpssl_creds_t *creds;
+    int ret = mpssl_creds_new(&creds);
+    if (ret != 0) {
+        mpssl_raise_mbedtls(ret);
+    }
+    // The key first, as the built-in does: wrap_socket(key=b"!") says 'invalid key'.
+    // PEM keys need the terminating NUL counted, as certificates do.
+    size_t pk_len = key_len + (mpssl_certs_is_pem(key, key_len) ? 1 : 0);
+    if (mbedtls_pk_parse_key(&creds->key, key, pk_len, NULL, 0, mpssl_rng_random, rng) != 0) {
+        mpssl_creds_release(creds);
+        mp_raise_ValueError(MP_ERROR_TEXT("invalid key"));
+    }
+    if (cert == NULL) {
+        // A key without a certificate: the built-in's TypeError, from the same runtime call.
+        mpssl_creds_release(creds);
+        (void)mp_obj_str_get_str(mp_const_none);
+    }
+    size_t count;
+    if (mpssl_certs_parse_chain(&creds->chain, cert, cert_len, &count) != 0) {
+        mpssl_creds_release(creds);
+        mp_raise_ValueError(MP_ERROR_TEXT("invalid cert"));
+    }
+    if (mbedtls_pk_check_pair(&creds->chain.pk, &creds->key, mpssl_rng_random, rng) != 0) {
+        mpssl_creds_release(creds);
+        mp_raise_ValueError(MP_ERROR_TEXT("key does not match the certificate"));
+    }
+    return creds;
 }
 
 mp_obj_t mpssl_context_load_cert_chain(mp_obj_t self_in, mp_obj_t certfile, mp_obj_t keyfile) {
     mpssl_context_t *self = get_context(self_in);
-    size_t cert_len, key_len;
+    // Read everything that can raise before anything is allocated outside the GC heap.
+    size_t cert_len = 0, key_len;
     mp_obj_t cert_keep, key_keep;
-    const unsigned char *cert = mpssl_certs_data(certfile, &cert_len, &cert_keep);
     const unsigned char *key = mpssl_certs_data(keyfile, &key_len, &key_keep);
-
-    // Parse into fresh objects, so a failed call leaves the previous chain and key in place.
-    mbedtls_x509_crt chain;
-    mbedtls_pk_context pk;
-    mbedtls_x509_crt_init(&chain);
-    mbedtls_pk_init(&pk);
-    size_t count;
-    int ret = mpssl_certs_parse_chain(&chain, cert, cert_len, &count);
+    const unsigned char *cert = certfile == mp_const_none ? NULL
+        : mpssl_certs_data(certfile, &cert_len, &cert_keep);
+    mpssl_creds_t *creds = parse_creds(cert, cert_len, key, key_len, self->conf->rng);
+    int ret = mpssl_conf_writable(&self->conf);
     if (ret != 0) {
-        mbedtls_x509_crt_free(&chain);
-        mp_raise_ValueError(MP_ERROR_TEXT("invalid cert"));
+        mpssl_creds_release(creds);
+        mpssl_raise_mbedtls(ret);
     }
-    // PEM keys need the terminating NUL counted, as for certificates.
-    size_t pk_len = key_len + (mpssl_certs_is_pem(key, key_len) ? 1 : 0);
-    ret = mbedtls_pk_parse_key(&pk, key, pk_len, NULL, 0, mbedtls_ctr_drbg_random, &self->ctr_drbg);
-    if (ret != 0) {
-        mbedtls_x509_crt_free(&chain);
-        mbedtls_pk_free(&pk);
-        mp_raise_ValueError(MP_ERROR_TEXT("invalid key"));
-    }
-    ret = mbedtls_pk_check_pair(&chain.pk, &pk, mbedtls_ctr_drbg_random, &self->ctr_drbg);
-    if (ret != 0) {
-        mbedtls_x509_crt_free(&chain);
-        mbedtls_pk_free(&pk);
-        mp_raise_ValueError(MP_ERROR_TEXT("key does not match the certificate"));
-    }
-    // Replace, not append: mbedTLS keeps a list of (cert, key) pairs and NULL empties it.
-    int cleared = mbedtls_ssl_conf_own_cert(&self->conf, NULL, NULL);
-    if (cleared != 0) {
-        mbedtls_x509_crt_free(&chain);
-        mbedtls_pk_free(&pk);
-        mpssl_raise_mbedtls(cleared);
-    }
-    mbedtls_x509_crt_free(&self->own_cert);
-    mbedtls_pk_free(&self->own_key);
-    self->own_cert = chain; // mbedTLS objects hold no pointers to themselves: moving is safe
-    self->own_key = pk;
-    ret = mbedtls_ssl_conf_own_cert(&self->conf, &self->own_cert, &self->own_key);
+    ret = mpssl_conf_set_creds(self->conf, creds);
     if (ret != 0) {
         mpssl_raise_mbedtls(ret);
     }
@@ -162,6 +129,15 @@ static MP_DEFINE_CONST_FUN_OBJ_3(context_load_cert_chain_obj, context_load_cert_
 
 mp_obj_t mpssl_context_load_verify_locations(mp_obj_t self_in, mp_obj_t cafile, mp_obj_t cadata) {
     mpssl_context_t *self = get_context(self_in);
+    // The built-in takes the data positionally: bytes-like data in the first place are data.
+    mp_buffer_info_t probe;
+    if (cafile != mp_const_none && !mp_obj_is_str(cafile) && mp_get_buffer(cafile, &probe, MP_BUFFER_READ)) {
+        if (cadata != mp_const_none) {
+            mp_raise_TypeError(MP_ERROR_TEXT("give exactly one of cafile and cadata"));
+        }
+        cadata = cafile;
+        cafile = mp_const_none;
+    }
     if ((cafile == mp_const_none) == (cadata == mp_const_none)) {
         mp_raise_TypeError(MP_ERROR_TEXT("give exactly one of cafile and cadata"));
     }
@@ -177,20 +153,24 @@ mp_obj_t mpssl_context_load_verify_locations(mp_obj_t self_in, mp_obj_t cafile, 
     size_t len;
     mp_obj_t keep;
     const unsigned char *data = mpssl_certs_data(cafile != mp_const_none ? cafile : cadata, &len, &keep);
-    mbedtls_x509_crt chain;
-    mbedtls_x509_crt_init(&chain);
-    size_t count;
-    int ret = mpssl_certs_parse_chain(&chain, data, len, &count);
-    mbedtls_x509_crt_free(&chain);
-    if (ret != 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("invalid cert"));
-    }
-    // All of it parses: add it to the trust anchors (CPython's load_verify_locations adds too).
-    ret = mpssl_certs_parse_chain(&self->cacert, data, len, &count);
+    // The anchors so far plus the new ones (CPython's load_verify_locations adds), in a new
+    // store: a socket may use the old one, and a failed call leaves the context unchanged.
+    mpssl_trust_t *trust;
+    int ret = mpssl_trust_new(&trust, self->conf->trust);
     if (ret != 0) {
         mpssl_raise_mbedtls(ret);
     }
-    mbedtls_ssl_conf_ca_chain(&self->conf, &self->cacert, NULL);
+    size_t count;
+    if (mpssl_certs_parse_chain(&trust->chain, data, len, &count) != 0) {
+        mpssl_trust_release(trust);
+        mp_raise_ValueError(MP_ERROR_TEXT("invalid cert"));
+    }
+    ret = mpssl_conf_writable(&self->conf);
+    if (ret != 0) {
+        mpssl_trust_release(trust);
+        mpssl_raise_mbedtls(ret);
+    }
+    mpssl_conf_set_trust(self->conf, trust);
     return mp_const_none;
 }
 
@@ -208,7 +188,7 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(context_load_verify_locations_obj, 1, context_
 
 static mp_obj_t context_get_ciphers(mp_obj_t self_in) {
     mpssl_context_t *self = get_context(self_in);
-    const int *ids = self->ciphersuites != NULL ? self->ciphersuites : mbedtls_ssl_list_ciphersuites();
+    const int *ids = self->conf->ciphersuites != NULL ? self->conf->ciphersuites : mbedtls_ssl_list_ciphersuites();
     mp_obj_t list = mp_obj_new_list(0, NULL);
     for (; *ids != 0; ++ids) {
         const mbedtls_ssl_ciphersuite_t *info = mbedtls_ssl_ciphersuite_from_id(*ids);
@@ -222,46 +202,46 @@ static mp_obj_t context_get_ciphers(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(context_get_ciphers_obj, context_get_ciphers);
 
 // IANA names (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) and mbedTLS names
-// (TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256) differ only in '_' against '-'.
+// (TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256) differ only in '_' against '-'.  0 if unknown.
 static int cipher_id(mp_obj_t name_obj) {
-    if (!mp_obj_is_str(name_obj)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("cipher names must be str"));
-    }
     size_t len;
-    const char *name = mp_obj_str_get_data(name_obj, &len);
+    const char *name = mp_obj_str_get_data(name_obj, &len); // TypeError for a non-str, as the built-in
     char buf[96];
-    if (len == 0 || len >= sizeof(buf)) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("unknown cipher suite: '%s'"), name);
+    if (len == 0 || len >= sizeof(buf) || memchr(name, '\0', len) != NULL) {
+        return 0;
     }
     for (size_t i = 0; i < len; ++i) {
         buf[i] = name[i] == '_' ? '-' : name[i];
     }
     buf[len] = '\0';
-    int id = mbedtls_ssl_get_ciphersuite_id(buf);
-    if (id == 0) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("unknown cipher suite: '%s'"), name);
-    }
-    return id;
+    return mbedtls_ssl_get_ciphersuite_id(buf);
 }
 
 static mp_obj_t context_set_ciphers(mp_obj_t self_in, mp_obj_t ciphers) {
     mpssl_context_t *self = get_context(self_in);
-    if (!mp_obj_is_type(ciphers, &mp_type_list) && !mp_obj_is_type(ciphers, &mp_type_tuple)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("ciphers must be a list of str"));
-    }
     size_t n;
     mp_obj_t *items;
-    mp_obj_get_array(ciphers, &n, &items);
-    if (n == 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("no cipher suites given"));
+    mp_obj_get_array(ciphers, &n, &items); // TypeError for a str, as the built-in
+    // An empty list or an unknown name: the built-in's OSError(-24192, 'MBEDTLS_ERR_SSL_BAD_CONFIG').
+    if (n == 0 || n > 1024) {
+        mpssl_raise_mbedtls(MBEDTLS_ERR_SSL_BAD_CONFIG);
     }
-    int *ids = m_new(int, n + 1);
+    int *ids = m_new(int, n);
     for (size_t i = 0; i < n; ++i) {
         ids[i] = cipher_id(items[i]);
+        if (ids[i] == 0) {
+            m_del(int, ids, n);
+            mpssl_raise_mbedtls(MBEDTLS_ERR_SSL_BAD_CONFIG);
+        }
     }
-    ids[n] = 0;
-    self->ciphersuites = ids; // owned by the context object, so the GC keeps it while conf uses it
-    mbedtls_ssl_conf_ciphersuites(&self->conf, ids);
+    int ret = mpssl_conf_writable(&self->conf);
+    if (ret == 0) {
+        ret = mpssl_conf_set_ciphersuites(self->conf, ids, n);
+    }
+    m_del(int, ids, n);
+    if (ret != 0) {
+        mpssl_raise_mbedtls(ret);
+    }
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(context_set_ciphers_obj, context_set_ciphers);
@@ -269,7 +249,7 @@ static MP_DEFINE_CONST_FUN_OBJ_2(context_set_ciphers_obj, context_set_ciphers);
 static mp_obj_t context_wrap_socket(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_server_side, ARG_do_handshake_on_connect, ARG_server_hostname, ARG_client_id };
     static const mp_arg_t allowed_args[] = {
-        { MP_QSTR_server_side, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
+        { MP_QSTR_server_side, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_do_handshake_on_connect, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = true} },
         { MP_QSTR_server_hostname, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_client_id, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
@@ -277,13 +257,24 @@ static mp_obj_t context_wrap_socket(size_t n_args, const mp_obj_t *pos_args, mp_
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 2, pos_args + 2, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
     mpssl_context_t *self = get_context(pos_args[0]);
-    return mpssl_socket_new(self, pos_args[1], args[ARG_server_side].u_bool,
+    // As the built-in, the role comes from the context; server_side=True on a client context is
+    // refused rather than ignored.
+    bool server_ctx = self->protocol & MPSSL_PROTOCOL_SERVER;
+    mp_obj_t server_side = args[ARG_server_side].u_obj;
+    if (server_side != mp_const_none && mp_obj_is_true(server_side) && !server_ctx) {
+        mp_raise_ValueError(MP_ERROR_TEXT("server_side=True needs a PROTOCOL_TLS_SERVER or PROTOCOL_DTLS_SERVER context"));
+    }
+    return mpssl_socket_new(self, pos_args[1], server_ctx,
         args[ARG_do_handshake_on_connect].u_bool, args[ARG_server_hostname].u_obj, args[ARG_client_id].u_obj);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(context_wrap_socket_obj, 2, context_wrap_socket);
 
 static mp_obj_t context_del(mp_obj_t self_in) {
-    context_free(MP_OBJ_TO_PTR(self_in));
+    // Sockets hold their own reference to the configuration they use.
+    mpssl_context_t *self = MP_OBJ_TO_PTR(self_in);
+    mpssl_conf_t *conf = self->conf;
+    self->conf = NULL;
+    mpssl_conf_release(conf);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(context_del_obj, context_del);
@@ -297,6 +288,8 @@ static void context_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
             dest[0] = mp_obj_new_bool(self->check_hostname);
         } else if (attr == MP_QSTR_protocol) {
             dest[0] = MP_OBJ_NEW_SMALL_INT(self->protocol);
+        } else if (attr == MP_QSTR_verify_callback) {
+            dest[0] = self->verify_callback;
         } else {
             dest[1] = MP_OBJ_SENTINEL; // continue in locals_dict
         }
@@ -306,6 +299,12 @@ static void context_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
             dest[0] = MP_OBJ_NULL;
         } else if (attr == MP_QSTR_check_hostname) {
             self->check_hostname = mp_obj_is_true(dest[1]);
+            dest[0] = MP_OBJ_NULL;
+        } else if (attr == MP_QSTR_verify_callback) {
+            if (dest[1] != mp_const_none && !mp_obj_is_callable(dest[1])) {
+                mp_raise_TypeError(MP_ERROR_TEXT("verify_callback must be callable or None"));
+            }
+            self->verify_callback = dest[1];
             dest[0] = MP_OBJ_NULL;
         }
     }

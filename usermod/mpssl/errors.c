@@ -60,11 +60,6 @@ static const mpssl_verify_text_t mpssl_verify_texts[] = {
 };
 #undef X509_CRT_ERROR_INFO
 
-static bool is_socket_errno(int err) {
-    // The BIO callbacks pass a stream's errno through mbedTLS as -errno (see socket.c).
-    return err < 0 && err > -256;
-}
-
 static bool is_alloc_failure(int err) {
     return err == MBEDTLS_ERR_SSL_ALLOC_FAILED || err == MBEDTLS_ERR_X509_ALLOC_FAILED
            || err == MBEDTLS_ERR_PK_ALLOC_FAILED || err == MBEDTLS_ERR_MPI_ALLOC_FAILED
@@ -74,9 +69,6 @@ static bool is_alloc_failure(int err) {
 MP_NORETURN void mpssl_raise_mbedtls(int err) {
     if (is_alloc_failure(err)) {
         mp_raise_OSError(MP_ENOMEM);
-    }
-    if (is_socket_errno(err)) {
-        mp_raise_OSError(-err);
     }
     char name[MPSSL_ERR_NAME_MAX];
     mbedtls_strerror(err, name, sizeof(name));

@@ -63,7 +63,9 @@ endif()
 
 set_property(TARGET usermod_mpssl PROPERTY INTERFACE_SOURCES
     ${MPSSL_DIR}/modssl.c
+    ${MPSSL_DIR}/conf.c
     ${MPSSL_DIR}/context.c
+    ${MPSSL_DIR}/transport.c
     ${MPSSL_DIR}/socket.c
     ${MPSSL_DIR}/certs.c
     ${MPSSL_DIR}/errors.c

@@ -17,7 +17,9 @@ MPSSL_CONFIG_DIR := $(abspath $(USERMOD_DIR)/../../ports-config/mbedtls)
 
 SRC_USERMOD_C += \
 	$(MPSSL_DIR)/modssl.c \
+	$(MPSSL_DIR)/conf.c \
 	$(MPSSL_DIR)/context.c \
+	$(MPSSL_DIR)/transport.c \
 	$(MPSSL_DIR)/socket.c \
 	$(MPSSL_DIR)/certs.c \
 	$(MPSSL_DIR)/errors.c

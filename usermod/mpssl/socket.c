@@ -1,132 +1,29 @@
-// SSLSocket: the stream protocol over a wrapped stream (read, write, ioctl/poll), the handshake
-// state machine (blocking and not), DTLS retransmission timers, close_notify and peer info.
+// SSLSocket: the stream protocol (read, write, ioctl/poll) over a wrapped stream, the
+// handshake state machine (blocking and not), sticky errors, close_notify and peer info.
+//
+// Every mbedTLS call goes through run(), which keeps these rules:
+// - After WANT_READ/WANT_WRITE a write is repeated with the same length (write_pending).
+// - A blocking call waits for the stream between mbedTLS calls (mpssl_transport_wait); a
+//   non-blocking one returns "would block" and remembers the direction for poll.
+// - What the stream or the verify callback raised inside mbedTLS is raised once mbedTLS returned.
+// - A fatal error releases mbedTLS and is kept: every later call raises it again.
 #include <string.h>
 
 #include "py/runtime.h"
 #include "py/stream.h"
 #include "py/mperrno.h"
-#include "py/mphal.h"
+#include "py/gc.h"
 
 #include "mpssl.h"
 
 typedef enum {
-    MPSSL_HANDSHAKE,    // mbedTLS set up, handshake not finished
-    MPSSL_OPEN,         // handshake finished
-    MPSSL_FAILED,       // handshake failed: mbedTLS state released, the wrapped stream still open
-    MPSSL_CLOSED,       // close() ran: everything released
-} mpssl_state_t;
+    OP_HANDSHAKE,
+    OP_READ,
+    OP_WRITE,
+} mpssl_op_t;
 
-typedef struct _mpssl_socket_t {
-    mp_obj_base_t base;
-    mpssl_context_t *ctx;       // keeps the configuration alive while mbedTLS uses it
-    mp_obj_t sock;              // the wrapped stream; MP_OBJ_NULL once closed
-    mp_obj_t pending_exc;       // an exception the wrapped stream raised inside an mbedTLS call
-    mbedtls_ssl_context ssl;
-    uint8_t state;
-    bool nonblocking;
-    bool check_hostname;
-    int want;                   // MBEDTLS_ERR_SSL_WANT_READ/_WRITE of the last call, for poll
-    // DTLS retransmission timer (mbedtls_ssl_set_timer_cb), in mp_hal_ticks_ms.
-    mp_uint_t timer_start;
-    uint32_t timer_int_ms;
-    uint32_t timer_fin_ms;
-} mpssl_socket_t;
-
-// ---- transport: mbedTLS' BIO callbacks over the wrapped stream ----
-
-// Calls the wrapped stream with exceptions caught: an exception must not unwind through mbedTLS.
-// Stream errors travel through mbedTLS as -errno (errors.c turns them back into OSError).
-static int stream_call(mpssl_socket_t *self, bool write, unsigned char *buf, size_t len) {
-    int err = 0;
-    mp_uint_t out = MP_STREAM_ERROR;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        const mp_stream_p_t *stream = mp_get_stream(self->sock);
-        out = write ? stream->write(self->sock, buf, len, &err) : stream->read(self->sock, buf, len, &err);
-        nlr_pop();
-    } else {
-        self->pending_exc = MP_OBJ_FROM_PTR(nlr.ret_val);
-        return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
-    }
-    if (out == MP_STREAM_ERROR) {
-        if (mp_is_nonblocking_error(err)) {
-            return write ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_SSL_WANT_READ;
-        }
-        return -err;
-    }
-    return (int)out;
-}
-
-static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
-    return stream_call(ctx, true, (unsigned char *)buf, len);
-}
-
-static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
-    return stream_call(ctx, false, buf, len);
-}
-
-// The wrapped stream's readiness, or `events` when it cannot say (a stream without poll).
-static mp_uint_t stream_poll(mpssl_socket_t *self, mp_uint_t events) {
-    const mp_stream_p_t *stream = mp_get_stream(self->sock);
-    if (stream->ioctl == NULL) {
-        return events;
-    }
-    int err;
-    mp_uint_t ready = MP_STREAM_ERROR;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        ready = stream->ioctl(self->sock, MP_STREAM_POLL, events, &err);
-        nlr_pop();
-    }
-    return ready == MP_STREAM_ERROR ? events : ready;
-}
-
-// DTLS receive with a deadline, so a lost datagram leads to a retransmission instead of a
-// receive that blocks forever.  A non-blocking socket never waits here.
-static int bio_recv_timeout(void *ctx, unsigned char *buf, size_t len, uint32_t timeout_ms) {
-    mpssl_socket_t *self = ctx;
-    if (timeout_ms == 0 || self->nonblocking) {
-        return bio_recv(ctx, buf, len);
-    }
-    mp_uint_t start = mp_hal_ticks_ms();
-    for (;;) {
-        if (stream_poll(self, MP_STREAM_POLL_RD) & (MP_STREAM_POLL_RD | MP_STREAM_POLL_HUP | MP_STREAM_POLL_ERR)) {
-            return bio_recv(ctx, buf, len);
-        }
-        if (mp_hal_ticks_ms() - start >= timeout_ms) {
-            return MBEDTLS_ERR_SSL_TIMEOUT;
-        }
-        mp_event_wait_ms(1);
-    }
-}
-
-static void timer_set(void *ctx, uint32_t int_ms, uint32_t fin_ms) {
-    mpssl_socket_t *self = ctx;
-    self->timer_start = mp_hal_ticks_ms();
-    self->timer_int_ms = int_ms;
-    self->timer_fin_ms = fin_ms;
-}
-
-static int timer_get(void *ctx) {
-    mpssl_socket_t *self = ctx;
-    if (self->timer_fin_ms == 0) {
-        return -1; // cancelled
-    }
-    mp_uint_t elapsed = mp_hal_ticks_ms() - self->timer_start;
-    if (elapsed >= self->timer_fin_ms) {
-        return 2;
-    }
-    return elapsed >= self->timer_int_ms ? 1 : 0;
-}
-
-// check_hostname=False: the chain is still verified, the name is not.
-static int verify_without_hostname(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
-    (void)ctx;
-    (void)crt;
-    (void)depth;
-    *flags &= ~MBEDTLS_X509_BADCERT_CN_MISMATCH;
-    return 0;
-}
+// What run() returns when a non-blocking call must wait.
+#define MPSSL_WOULD_BLOCK (-1)
 
 // ---- state ----
 
@@ -135,60 +32,24 @@ static void release_tls(mpssl_socket_t *self, uint8_t state) {
         mbedtls_ssl_free(&self->ssl);
     }
     self->state = state;
+    self->poll_mask = 0;
+    self->write_pending = 0;
 }
 
-// Re-raises what the wrapped stream raised during the last mbedTLS call.
-static void raise_pending(mpssl_socket_t *self) {
-    if (self->pending_exc != MP_OBJ_NULL) {
-        mp_obj_t exc = self->pending_exc;
-        self->pending_exc = MP_OBJ_NULL;
-        release_tls(self, MPSSL_FAILED);
-        nlr_raise(exc);
+static void release_all(mpssl_socket_t *self) {
+    release_tls(self, MPSSL_CLOSED);
+    mpssl_conf_t *conf = self->conf;
+    self->conf = NULL;
+    mpssl_conf_release(conf);
+    self->sock = MP_OBJ_NULL;
+    self->pending_exc = MP_OBJ_NULL;
+}
+
+static MP_NORETURN void raise_kept_error(mpssl_socket_t *self) {
+    if (self->error_errno != 0) {
+        mp_raise_OSError(self->error_errno);
     }
-}
-
-static bool is_want(int ret) {
-    return ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE;
-}
-
-// The handshake failed: tell the peer where TLS says so, release mbedTLS, raise.
-// The wrapped stream stays open: it is the caller's (a DTLS server reuses it after HelloVerify).
-static MP_NORETURN void handshake_failed(mpssl_socket_t *self, int ret) {
-    if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
-        // Best effort: the connection is failing anyway.
-        (void)mbedtls_ssl_send_alert_message(&self->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
-            MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
-        self->pending_exc = MP_OBJ_NULL;
-    }
-    uint32_t flags = mbedtls_ssl_get_verify_result(&self->ssl);
-    release_tls(self, MPSSL_FAILED);
-    mpssl_raise_ssl(ret, flags == (uint32_t)-1 ? 0 : flags);
-}
-
-static void after_call(mpssl_socket_t *self, int ret) {
-    raise_pending(self);
-    self->want = is_want(ret) ? ret : 0;
-    if (self->state == MPSSL_HANDSHAKE && mbedtls_ssl_is_handshake_over(&self->ssl)) {
-        self->state = MPSSL_OPEN;
-    }
-}
-
-// Drives the handshake; a blocking caller waits for a non-blocking stream.
-static int handshake(mpssl_socket_t *self, bool wait) {
-    for (;;) {
-        int ret = mbedtls_ssl_handshake(&self->ssl);
-        after_call(self, ret);
-        if (ret == 0) {
-            return 0;
-        }
-        if (!is_want(ret)) {
-            handshake_failed(self, ret);
-        }
-        if (!wait) {
-            return ret;
-        }
-        mp_event_wait_ms(1);
-    }
+    mpssl_raise_ssl(self->error, self->error_flags);
 }
 
 static void check_usable(mpssl_socket_t *self) {
@@ -196,59 +57,171 @@ static void check_usable(mpssl_socket_t *self) {
         mp_raise_OSError(MP_EBADF);
     }
     if (self->state == MPSSL_FAILED) {
-        mp_raise_OSError(MP_ENOTCONN);
+        raise_kept_error(self);
     }
+}
+
+// A fatal error: tell the peer where TLS says so, release mbedTLS, keep the error, raise it (or
+// what the stream or the verify callback raised, which caused it).  The wrapped stream stays
+// open: it is the caller's (a DTLS server reuses it after HelloVerify).
+static MP_NORETURN void fail(mpssl_socket_t *self, int ret) {
+    mp_obj_t exc = self->pending_exc;
+    self->pending_exc = MP_OBJ_NULL;
+    self->error = ret;
+    self->error_errno = self->io_errno;
+    self->error_flags = 0;
+    if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        uint32_t flags = mbedtls_ssl_get_verify_result(&self->ssl);
+        self->error_flags = flags == (uint32_t)-1 ? 0 : flags;
+    }
+    if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE && exc == MP_OBJ_NULL) {
+        // Best effort: the connection is failing anyway.
+        (void)mbedtls_ssl_send_alert_message(&self->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+            MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+        self->pending_exc = MP_OBJ_NULL;
+    }
+    release_tls(self, MPSSL_FAILED);
+    if (exc != MP_OBJ_NULL) {
+        nlr_raise(exc);
+    }
+    raise_kept_error(self);
+}
+
+static bool is_want(int ret) {
+    return ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE;
+}
+
+// FNV-1a: enough to tell a retried write that resends other bytes.
+static uint32_t hash_bytes(const uint8_t *buf, size_t len) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; ++i) {
+        h = (h ^ buf[i]) * 16777619u;
+    }
+    return h;
+}
+
+// The length to hand mbedTLS: after WANT_WRITE, exactly the pending record's (mbedTLS documents
+// that the call must be repeated with the same arguments; with another length it reports that
+// length as sent although only the pending record went out).
+static size_t write_length(mpssl_socket_t *self, const uint8_t *buf, size_t len) {
+    if (self->write_pending == 0) {
+        return len;
+    }
+    if (len < self->write_pending || hash_bytes(buf, self->write_pending) != self->write_pending_hash) {
+        mp_raise_ValueError(MP_ERROR_TEXT("write() after a write that returned None must resend the same bytes first"));
+    }
+    return self->write_pending;
+}
+
+static int call_mbedtls(mpssl_socket_t *self, mpssl_op_t op, uint8_t *buf, size_t len) {
+    self->io_errno = 0;
+    switch (op) {
+        case OP_HANDSHAKE:
+            return mbedtls_ssl_handshake(&self->ssl);
+        case OP_READ:
+            return mbedtls_ssl_read(&self->ssl, buf, len);
+        default:
+            return mbedtls_ssl_write(&self->ssl, buf, len);
+    }
+}
+
+// Runs one operation until it completes, fails, or (non-blocking) must wait.
+// Returns the mbedTLS result (>= 0) or MPSSL_WOULD_BLOCK.
+static int run(mpssl_socket_t *self, mpssl_op_t op, uint8_t *buf, size_t len, bool wait) {
+    check_usable(self);
+    self->poll_mask = 0;
+    self->wait_intent = wait;
+    if (op == OP_WRITE) {
+        len = write_length(self, buf, len);
+    }
+    for (;;) {
+        int ret = call_mbedtls(self, op, buf, len);
+        if (self->state == MPSSL_HANDSHAKE && mbedtls_ssl_is_handshake_over(&self->ssl)) {
+            self->state = MPSSL_OPEN;
+        }
+        if (op == OP_WRITE) {
+            if (ret >= 0) {
+                self->write_pending = 0;
+            } else if (ret == MBEDTLS_ERR_SSL_WANT_WRITE && self->state == MPSSL_OPEN && self->write_pending == 0) {
+                // The handshake is over, so mbedTLS has made a record of these bytes and holds it.
+                int max = mbedtls_ssl_get_max_out_record_payload(&self->ssl);
+                self->write_pending = max > 0 && (size_t)max < len ? (size_t)max : len;
+                self->write_pending_hash = hash_bytes(buf, self->write_pending);
+            }
+        }
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+            continue; // a TLS 1.3 ticket arrived before the data: read on
+        }
+        #if defined(MBEDTLS_SSL_DTLS_CLIENT_PORT_REUSE)
+        if (ret == MBEDTLS_ERR_SSL_CLIENT_RECONNECT) {
+            // The client came back from the same port; mbedTLS reset the context for a new handshake.
+            self->state = MPSSL_HANDSHAKE;
+            continue;
+        }
+        #endif
+        if (!is_want(ret)) {
+            if (self->pending_exc != MP_OBJ_NULL || ret < 0) {
+                if (ret < 0 && op == OP_READ && self->state == MPSSL_OPEN
+                    && (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF)
+                    && self->pending_exc == MP_OBJ_NULL) {
+                    return 0; // end of stream, with or without close_notify (CPython's suppress_ragged_eofs)
+                }
+                if (ret >= 0) {
+                    // Done, yet a callback raised (after its result no longer mattered): raise it.
+                    mp_obj_t exc = self->pending_exc;
+                    self->pending_exc = MP_OBJ_NULL;
+                    nlr_raise(exc);
+                }
+                fail(self, ret);
+            }
+            return ret;
+        }
+        // Would block.  The direction poll must watch when it differs from the call's own.
+        uint8_t dir = ret == MBEDTLS_ERR_SSL_WANT_READ ? MP_STREAM_POLL_RD : MP_STREAM_POLL_WR;
+        if (op == OP_HANDSHAKE || (op == OP_READ && dir == MP_STREAM_POLL_WR)
+            || (op == OP_WRITE && dir == MP_STREAM_POLL_RD)) {
+            self->poll_mask = dir;
+        }
+        if (self->pending_exc != MP_OBJ_NULL) {
+            // mbedTLS was told "would block" and is intact: raise, and the call can be repeated.
+            mp_obj_t exc = self->pending_exc;
+            self->pending_exc = MP_OBJ_NULL;
+            nlr_raise(exc);
+        }
+        if (!wait && self->blocking == MPSSL_BLOCKING_NO) {
+            return MPSSL_WOULD_BLOCK;
+        }
+        if (wait || self->blocking == MPSSL_BLOCKING_YES) {
+            mpssl_transport_wait(self, dir);
+        }
+        // Mode unknown: the next call asks the stream, which then tells.
+    }
+}
+
+static bool call_waits(mpssl_socket_t *self) {
+    return self->blocking == MPSSL_BLOCKING_YES;
 }
 
 // ---- stream protocol ----
 
 static mp_uint_t socket_read(mp_obj_t self_in, void *buf, mp_uint_t size, int *errcode) {
     mpssl_socket_t *self = MP_OBJ_TO_PTR(self_in);
-    check_usable(self);
-    bool in_handshake = self->state == MPSSL_HANDSHAKE;
-    int ret = mbedtls_ssl_read(&self->ssl, buf, size);
-    after_call(self, ret);
-    if (ret >= 0) {
-        return (mp_uint_t)ret;
-    }
-    if (is_want(ret)) {
+    int ret = run(self, OP_READ, buf, size, call_waits(self));
+    if (ret == MPSSL_WOULD_BLOCK) {
         *errcode = MP_EAGAIN;
         return MP_STREAM_ERROR;
     }
-    if (in_handshake && self->state == MPSSL_HANDSHAKE) {
-        handshake_failed(self, ret);
-    }
-    if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF) {
-        return 0; // end of stream, with or without close_notify (CPython's suppress_ragged_eofs)
-    }
-    if (ret < 0 && ret > -256) {
-        *errcode = -ret;
-        return MP_STREAM_ERROR;
-    }
-    mpssl_raise_mbedtls(ret);
+    return (mp_uint_t)ret;
 }
 
 static mp_uint_t socket_write(mp_obj_t self_in, const void *buf, mp_uint_t size, int *errcode) {
     mpssl_socket_t *self = MP_OBJ_TO_PTR(self_in);
-    check_usable(self);
-    bool in_handshake = self->state == MPSSL_HANDSHAKE;
-    int ret = mbedtls_ssl_write(&self->ssl, buf, size);
-    after_call(self, ret);
-    if (ret >= 0) {
-        return (mp_uint_t)ret;
-    }
-    if (is_want(ret)) {
+    int ret = run(self, OP_WRITE, (uint8_t *)buf, size, call_waits(self));
+    if (ret == MPSSL_WOULD_BLOCK) {
         *errcode = MP_EAGAIN;
         return MP_STREAM_ERROR;
     }
-    if (in_handshake && self->state == MPSSL_HANDSHAKE) {
-        handshake_failed(self, ret);
-    }
-    if (ret < 0 && ret > -256) {
-        *errcode = -ret;
-        return MP_STREAM_ERROR;
-    }
-    mpssl_raise_mbedtls(ret);
+    return (mp_uint_t)ret;
 }
 
 static mp_uint_t socket_close(mpssl_socket_t *self) {
@@ -256,47 +229,44 @@ static mp_uint_t socket_close(mpssl_socket_t *self) {
         return 0;
     }
     if (self->state == MPSSL_OPEN) {
-        // Best effort: the peer may be gone already.
+        // Best effort, never waiting: the peer may be gone already.
+        self->io_errno = 0;
         (void)mbedtls_ssl_close_notify(&self->ssl);
-        self->pending_exc = MP_OBJ_NULL;
     }
-    release_tls(self, MPSSL_CLOSED);
     mp_obj_t sock = self->sock;
-    self->sock = MP_OBJ_NULL;
+    release_all(self);
     mp_stream_close(sock);
     return 0;
 }
 
 static mp_uint_t poll_tls(mpssl_socket_t *self, mp_uint_t events) {
+    const mp_uint_t rdwr = MP_STREAM_POLL_RD | MP_STREAM_POLL_WR;
+    mp_uint_t asked = events;
+    mp_uint_t moved = 0;
+    // Only while mbedTLS needs the other direction to make progress does a poll for one
+    // direction ask the stream for the other.
+    if (self->poll_mask != 0 && (asked & rdwr)) {
+        moved = asked & rdwr;
+        asked = (asked & ~rdwr) | self->poll_mask;
+    }
     mp_uint_t ready = 0;
-    if ((events & MP_STREAM_POLL_RD) && self->state == MPSSL_OPEN
+    if ((asked & MP_STREAM_POLL_RD)
         && (mbedtls_ssl_get_bytes_avail(&self->ssl) > 0 || mbedtls_ssl_check_pending(&self->ssl))) {
-        ready |= MP_STREAM_POLL_RD; // decrypted or received data mbedTLS holds already
+        ready |= MP_STREAM_POLL_RD; // data mbedTLS holds already
+        if (asked == MP_STREAM_POLL_RD) {
+            return moved ? moved : MP_STREAM_POLL_RD;
+        }
     }
-    // mbedTLS may need the other direction first (a handshake or a record half sent).
-    mp_uint_t ask = events;
-    if (self->want == MBEDTLS_ERR_SSL_WANT_WRITE && (events & MP_STREAM_POLL_RD)) {
-        ask = (ask & ~MP_STREAM_POLL_RD) | MP_STREAM_POLL_WR;
-    } else if (self->want == MBEDTLS_ERR_SSL_WANT_READ && (events & MP_STREAM_POLL_WR)) {
-        ask = (ask & ~MP_STREAM_POLL_WR) | MP_STREAM_POLL_RD;
+    ready |= mpssl_transport_poll(self, asked);
+    if (moved && (ready & self->poll_mask)) {
+        ready = (ready & ~rdwr) | moved; // ready for what mbedTLS waits on: the caller's call proceeds
     }
-    mp_uint_t got = stream_poll(self, ask);
-    if (self->want == MBEDTLS_ERR_SSL_WANT_WRITE && (events & MP_STREAM_POLL_RD)) {
-        ready |= (got & MP_STREAM_POLL_WR) ? MP_STREAM_POLL_RD : 0;
-        got &= ~MP_STREAM_POLL_WR;
-        got |= ready & events & MP_STREAM_POLL_WR;
-    } else if (self->want == MBEDTLS_ERR_SSL_WANT_READ && (events & MP_STREAM_POLL_WR)) {
-        ready |= (got & MP_STREAM_POLL_RD) ? MP_STREAM_POLL_WR : 0;
-        got &= ~MP_STREAM_POLL_RD;
-        got |= ready & events & MP_STREAM_POLL_RD;
+    // An expired DTLS timer needs a call to resend the flight.
+    if (self->state == MPSSL_HANDSHAKE && (self->protocol & MPSSL_PROTOCOL_DTLS)
+        && mpssl_transport_timer_get(self) == 2) {
+        ready |= events & rdwr;
     }
-    ready |= got & (events | MP_STREAM_POLL_HUP | MP_STREAM_POLL_ERR);
-    // An expired DTLS timer needs a read call to retransmit.
-    if (self->state == MPSSL_HANDSHAKE && (self->ctx->protocol & MPSSL_PROTOCOL_DTLS)
-        && timer_get(self) == 2) {
-        ready |= events & MP_STREAM_POLL_RD;
-    }
-    return ready;
+    return ready & (events | MP_STREAM_POLL_HUP | MP_STREAM_POLL_ERR);
 }
 
 static mp_uint_t socket_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, int *errcode) {
@@ -304,23 +274,16 @@ static mp_uint_t socket_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg
     if (request == MP_STREAM_CLOSE) {
         return socket_close(self);
     }
-    if (self->sock == MP_OBJ_NULL) {
-        if (request == MP_STREAM_POLL) {
-            return MP_STREAM_POLL_NVAL;
+    if (request == MP_STREAM_POLL) {
+        if (self->state == MPSSL_CLOSED || self->state == MPSSL_FAILED) {
+            return MP_STREAM_POLL_NVAL; // the next read or write raises why
         }
-        *errcode = MP_EBADF;
-        return MP_STREAM_ERROR;
-    }
-    if (request == MP_STREAM_POLL && self->state != MPSSL_FAILED) {
         return poll_tls(self, arg);
     }
-    if (request == MP_STREAM_GET_FILENO) {
-        // No file descriptor: select.poll must ask poll_tls, which knows about data mbedTLS
-        // holds already and about a handshake that needs the other direction.
-        *errcode = MP_EINVAL;
-        return MP_STREAM_ERROR;
-    }
-    return mp_get_stream(self->sock)->ioctl(self->sock, request, arg, errcode);
+    // Anything else, MP_STREAM_GET_FILENO included: select.poll must ask poll_tls, which knows
+    // about data mbedTLS holds and about a handshake that needs the other direction.
+    *errcode = MP_EINVAL;
+    return MP_STREAM_ERROR;
 }
 
 // ---- methods ----
@@ -330,11 +293,14 @@ static mp_obj_t socket_setblocking(mp_obj_t self_in, mp_obj_t flag) {
     if (self->sock == MP_OBJ_NULL) {
         mp_raise_OSError(MP_EBADF);
     }
-    self->nonblocking = !mp_obj_is_true(flag);
     mp_obj_t dest[3];
-    mp_load_method(self->sock, MP_QSTR_setblocking, dest);
-    dest[2] = flag;
-    return mp_call_method_n_kw(1, 0, dest);
+    mp_load_method_maybe(self->sock, MP_QSTR_setblocking, dest);
+    if (dest[0] != MP_OBJ_NULL) {
+        dest[2] = flag;
+        mp_call_method_n_kw(1, 0, dest);
+    }
+    self->blocking = mp_obj_is_true(flag) ? MPSSL_BLOCKING_YES : MPSSL_BLOCKING_NO;
+    return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(socket_setblocking_obj, socket_setblocking);
 
@@ -351,14 +317,14 @@ static mp_obj_t socket_do_handshake(mp_obj_t self_in) {
     if (self->state == MPSSL_OPEN) {
         return mp_const_true;
     }
-    return mp_obj_new_bool(handshake(self, !self->nonblocking) == 0);
+    return mp_obj_new_bool(run(self, OP_HANDSHAKE, NULL, 0, call_waits(self)) == 0);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_do_handshake_obj, socket_do_handshake);
 
 static mp_obj_t socket_getpeercert(size_t n_args, const mp_obj_t *args) {
     mpssl_socket_t *self = get_open(args[0]);
     bool binary = n_args > 1 && mp_obj_is_true(args[1]);
-    const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&self->ssl);
+    const mbedtls_x509_crt *peer = self->state == MPSSL_OPEN ? mbedtls_ssl_get_peer_cert(&self->ssl) : NULL;
     if (peer == NULL) {
         return mp_const_none;
     }
@@ -366,16 +332,27 @@ static mp_obj_t socket_getpeercert(size_t n_args, const mp_obj_t *args) {
         return mp_obj_new_bytes(peer->raw.p, peer->raw.len);
     }
     // As CPython: a certificate that was not validated gives an empty dict.
-    if (self->ctx->verify_mode == MBEDTLS_SSL_VERIFY_NONE || mbedtls_ssl_get_verify_result(&self->ssl) != 0) {
+    if (self->verify_mode == MBEDTLS_SSL_VERIFY_NONE || mbedtls_ssl_get_verify_result(&self->ssl) != 0) {
         return mp_obj_new_dict(0);
     }
     return mpssl_certs_to_dict(peer);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_getpeercert_obj, 1, 2, socket_getpeercert);
 
+// cipher(): None before the handshake, then CPython's (name, protocol version, secret bits).
 static mp_obj_t socket_cipher(mp_obj_t self_in) {
     mpssl_socket_t *self = get_open(self_in);
-    return mp_obj_new_str_from_cstr(mbedtls_ssl_get_ciphersuite(&self->ssl));
+    if (self->state != MPSSL_OPEN) {
+        return mp_const_none;
+    }
+    const char *name = mbedtls_ssl_get_ciphersuite(&self->ssl);
+    const mbedtls_ssl_ciphersuite_t *info = mbedtls_ssl_ciphersuite_from_string(name);
+    mp_obj_t items[3] = {
+        mp_obj_new_str_from_cstr(name),
+        mp_obj_new_str_from_cstr(mbedtls_ssl_get_version(&self->ssl)),
+        MP_OBJ_NEW_SMALL_INT(info != NULL ? mbedtls_ssl_ciphersuite_get_cipher_key_bitlen(info) : 0),
+    };
+    return mp_obj_new_tuple(3, items);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_cipher_obj, socket_cipher);
 
@@ -410,9 +387,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(socket_verify_result_obj, socket_verify_result)
 static mp_obj_t socket_del(mp_obj_t self_in) {
     // The finaliser releases mbedTLS only: the wrapped stream has its own finaliser, and no
     // close_notify is sent from inside the garbage collector.
-    mpssl_socket_t *self = MP_OBJ_TO_PTR(self_in);
-    release_tls(self, MPSSL_CLOSED);
-    self->sock = MP_OBJ_NULL;
+    release_all(MP_OBJ_TO_PTR(self_in));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(socket_del_obj, socket_del);
@@ -456,74 +431,142 @@ MP_DEFINE_CONST_OBJ_TYPE(
 
 // ---- construction ----
 
-static void check_wrap_args(mpssl_context_t *ctx, mp_obj_t sock, bool server_side,
-    mp_obj_t server_hostname, mp_obj_t client_id) {
+// The verify callback of every socket: the hostname check as the context says, then the
+// context's verify_callback (cert DER as bytes, depth) -> int, 0 to go on.
+static int verify_cert(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+    mpssl_socket_t *self = ctx;
+    if (!self->check_hostname) {
+        *flags &= ~MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    }
+    if (self->verify_callback == mp_const_none) {
+        return 0;
+    }
+    if (self->pending_exc != MP_OBJ_NULL) {
+        return MBEDTLS_ERR_X509_FATAL_ERROR;
+    }
+    int ret = MBEDTLS_ERR_X509_FATAL_ERROR;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t der = mp_obj_new_bytes(crt->raw.p, crt->raw.len);
+        ret = (int)mp_obj_get_int(mp_call_function_2(self->verify_callback, der, MP_OBJ_NEW_SMALL_INT(depth)));
+        nlr_pop();
+    } else {
+        self->pending_exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+    }
+    return ret;
+}
+
+static const mp_stream_p_t *check_wrap_args(mpssl_context_t *ctx, mp_obj_t sock, bool server_side,
+    mp_obj_t server_hostname) {
     const mp_obj_type_t *type = mp_obj_get_type(sock);
     const mp_stream_p_t *stream = MP_OBJ_TYPE_HAS_SLOT(type, protocol) ? MP_OBJ_TYPE_GET_SLOT(type, protocol) : NULL;
     if (stream == NULL || stream->read == NULL || stream->write == NULL || stream->ioctl == NULL) {
         mp_raise_TypeError(MP_ERROR_TEXT("sock must be a stream (a socket or an io.IOBase)"));
     }
-    bool server_ctx = ctx->protocol & MPSSL_PROTOCOL_SERVER;
-    if (server_side != server_ctx) {
-        mp_raise_ValueError(server_side
-            ? MP_ERROR_TEXT("server_side=True needs a PROTOCOL_TLS_SERVER or PROTOCOL_DTLS_SERVER context")
-            : MP_ERROR_TEXT("a server context needs server_side=True"));
+    if (server_hostname != mp_const_none) {
+        if (!mp_obj_is_str(server_hostname)) {
+            mp_raise_TypeError(MP_ERROR_TEXT("server_hostname must be str"));
+        }
+        size_t len;
+        const char *name = mp_obj_str_get_data(server_hostname, &len);
+        if (memchr(name, '\0', len) != NULL) {
+            // mbedTLS would check the name up to the NUL only.
+            mp_raise_ValueError(MP_ERROR_TEXT("server_hostname contains a NUL byte"));
+        }
     }
-    if (server_hostname != mp_const_none && !mp_obj_is_str(server_hostname)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("server_hostname must be str"));
-    }
-    if (!server_side && ctx->verify_mode == MBEDTLS_SSL_VERIFY_REQUIRED && ctx->check_hostname
+    if (!server_side && ctx->verify_mode != MBEDTLS_SSL_VERIFY_NONE && ctx->check_hostname
         && server_hostname == mp_const_none) {
-        mp_raise_ValueError(MP_ERROR_TEXT("CERT_REQUIRED requires server_hostname"));
+        mp_raise_ValueError(ctx->verify_mode == MBEDTLS_SSL_VERIFY_REQUIRED
+            ? MP_ERROR_TEXT("CERT_REQUIRED requires server_hostname")
+            : MP_ERROR_TEXT("check_hostname requires server_hostname"));
     }
-    if ((ctx->protocol & MPSSL_PROTOCOL_DTLS) && server_side && client_id == mp_const_none) {
-        mp_raise_ValueError(MP_ERROR_TEXT("a DTLS server needs client_id (the client's address as bytes)"));
+    return stream;
+}
+
+// Everything mbedtls_ssl_setup and the per-connection settings need; 0 or an mbedTLS code.
+static int setup_tls(mpssl_socket_t *self, bool server_side, mp_obj_t server_hostname, mp_obj_t client_id) {
+    int ret = mbedtls_ssl_setup(&self->ssl, &self->conf->conf);
+    if (ret == MBEDTLS_ERR_SSL_ALLOC_FAILED) {
+        // Sockets waiting for the garbage collector may hold mbedTLS memory (on ESP-IDF's heap
+        // too): collect and try once more.
+        mbedtls_ssl_free(&self->ssl);
+        mbedtls_ssl_init(&self->ssl);
+        gc_collect();
+        ret = mbedtls_ssl_setup(&self->ssl, &self->conf->conf);
     }
+    if (ret != 0) {
+        return ret;
+    }
+    if (!server_side) {
+        // NULL says "no name to check" explicitly, which mbedTLS 3.6.3 and later require.
+        ret = mbedtls_ssl_set_hostname(&self->ssl,
+            server_hostname == mp_const_none ? NULL : mp_obj_str_get_str(server_hostname));
+        if (ret != 0) {
+            return ret;
+        }
+    }
+    bool dtls = self->protocol & MPSSL_PROTOCOL_DTLS;
+    #if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY)
+    if (dtls && server_side) {
+        // As the built-in: a DTLS server needs the client's address (bytes) for its cookies.
+        mp_buffer_info_t id;
+        if (client_id == mp_const_none || !mp_get_buffer(client_id, &id, MP_BUFFER_READ)) {
+            return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+        }
+        ret = mbedtls_ssl_set_client_transport_id(&self->ssl, id.buf, id.len);
+        if (ret != 0) {
+            return ret;
+        }
+    }
+    #else
+    (void)client_id;
+    #endif
+    mbedtls_ssl_set_verify(&self->ssl, verify_cert, self);
+    if (dtls) {
+        #if defined(MBEDTLS_SSL_PROTO_DTLS)
+        mbedtls_ssl_set_mtu(&self->ssl, MPSSL_DTLS_MTU);
+        #endif
+        mbedtls_ssl_set_timer_cb(&self->ssl, self, mpssl_transport_timer_set, mpssl_transport_timer_get);
+    }
+    mbedtls_ssl_set_bio(&self->ssl, self, mpssl_transport_send, mpssl_transport_recv,
+        dtls ? mpssl_transport_recv_timeout : NULL);
+    return 0;
 }
 
 mp_obj_t mpssl_socket_new(mpssl_context_t *ctx, mp_obj_t sock, bool server_side,
     bool do_handshake, mp_obj_t server_hostname, mp_obj_t client_id) {
-    check_wrap_args(ctx, sock, server_side, server_hostname, client_id);
-    bool dtls = ctx->protocol & MPSSL_PROTOCOL_DTLS;
+    check_wrap_args(ctx, sock, server_side, server_hostname);
 
     mpssl_socket_t *self = mp_obj_malloc_with_finaliser(mpssl_socket_t, &mpssl_socket_type);
-    self->ctx = ctx;
+    memset((uint8_t *)self + sizeof(mp_obj_base_t), 0, sizeof(*self) - sizeof(mp_obj_base_t));
     self->sock = sock;
+    self->verify_callback = ctx->verify_callback;
     self->pending_exc = MP_OBJ_NULL;
-    self->state = MPSSL_HANDSHAKE;
-    self->nonblocking = false;
+    self->protocol = ctx->protocol;
+    self->verify_mode = ctx->verify_mode;
     self->check_hostname = ctx->check_hostname;
-    self->want = 0;
-    self->timer_start = 0;
-    self->timer_int_ms = 0;
-    self->timer_fin_ms = 0;
+    self->state = MPSSL_HANDSHAKE;
+    self->blocking = MPSSL_BLOCKING_UNKNOWN;
+    // The socket keeps the configuration it starts with, whatever the context does next.
+    self->conf = mpssl_conf_retain(ctx->conf);
     mbedtls_ssl_init(&self->ssl);
 
-    int ret = mbedtls_ssl_setup(&self->ssl, &ctx->conf);
-    if (ret == 0 && server_hostname != mp_const_none) {
-        ret = mbedtls_ssl_set_hostname(&self->ssl, mp_obj_str_get_str(server_hostname));
-    }
-    #if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY)
-    if (ret == 0 && dtls && server_side) {
-        mp_buffer_info_t id;
-        mp_get_buffer_raise(client_id, &id, MP_BUFFER_READ);
-        ret = mbedtls_ssl_set_client_transport_id(&self->ssl, id.buf, id.len);
-    }
-    #endif
+    int ret = setup_tls(self, server_side, server_hostname, client_id);
     if (ret != 0) {
-        release_tls(self, MPSSL_FAILED);
+        release_all(self);
         mpssl_raise_mbedtls(ret);
     }
-    if (!self->check_hostname) {
-        mbedtls_ssl_set_verify(&self->ssl, verify_without_hostname, NULL);
-    }
-    if (dtls) {
-        mbedtls_ssl_set_timer_cb(&self->ssl, self, timer_set, timer_get);
-    }
-    mbedtls_ssl_set_bio(&self->ssl, self, bio_send, bio_recv, dtls ? bio_recv_timeout : NULL);
-
     if (do_handshake) {
-        handshake(self, true);
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            // The caller asked to block until the handshake is done, whatever the stream's mode.
+            run(self, OP_HANDSHAKE, NULL, 0, true);
+            nlr_pop();
+        } else {
+            // Nobody can use this socket: release mbedTLS now, not when the GC finds it.
+            release_all(self);
+            nlr_jump(nlr.ret_val);
+        }
     }
     return MP_OBJ_FROM_PTR(self);
 }

@@ -1,0 +1,291 @@
+// What an SSLContext shares with the sockets it wrapped: the mbedTLS configuration and what it
+// points at (the random generator with the DTLS cookie secret, the own certificate chain and
+// key, the trust anchors, the cipher suite list).
+//
+// mbedTLS keeps pointers: an mbedtls_ssl_context points at its configuration for its whole life,
+// and the configuration points at the credentials.  So each piece is reference-counted on
+// mbedTLS' heap, and a context that changes a configuration a socket uses first copies it.
+// Changing or deleting a context then never touches an open socket, and the garbage collector
+// may finalise a context and its sockets in any order.
+#include <string.h>
+
+#include "py/runtime.h"
+
+#include "mbedtls/platform.h"
+#if defined(MBEDTLS_PSA_CRYPTO_C)
+#include "psa/crypto.h"
+#endif
+
+#include "mpssl.h"
+
+static const char mpssl_personalisation[] = "mpssl";
+
+// ---- the random generator ----
+
+int mpssl_rng_random(void *p, unsigned char *out, size_t len) {
+    mpssl_rng_t *rng = p;
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_lock(&rng->mutex, 1);
+    #endif
+    int ret = mbedtls_ctr_drbg_random(&rng->ctr_drbg, out, len);
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_unlock(&rng->mutex);
+    #endif
+    return ret;
+}
+
+static void rng_release(mpssl_rng_t *rng) {
+    if (rng == NULL || --rng->refs > 0) {
+        return;
+    }
+    #if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY)
+    if (rng->has_cookie) {
+        mbedtls_ssl_cookie_free(&rng->cookie);
+    }
+    #endif
+    mbedtls_ctr_drbg_free(&rng->ctr_drbg);
+    mbedtls_entropy_free(&rng->entropy);
+    mbedtls_free(rng);
+}
+
+static int rng_new(mpssl_rng_t **out, bool dtls_server) {
+    mpssl_rng_t *rng = mbedtls_calloc(1, sizeof(*rng));
+    if (rng == NULL) {
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    rng->refs = 1;
+    mbedtls_entropy_init(&rng->entropy);
+    mbedtls_ctr_drbg_init(&rng->ctr_drbg);
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_init(&rng->mutex);
+    #endif
+    int ret = mbedtls_ctr_drbg_seed(&rng->ctr_drbg, mbedtls_entropy_func, &rng->entropy,
+        (const unsigned char *)mpssl_personalisation, sizeof(mpssl_personalisation) - 1);
+    #if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY)
+    if (ret == 0 && dtls_server) {
+        // One cookie secret per context: every configuration copied from it accepts the cookies
+        // the others handed out, so a HelloVerify exchange survives a change to the context.
+        mbedtls_ssl_cookie_init(&rng->cookie);
+        rng->has_cookie = true;
+        ret = mbedtls_ssl_cookie_setup(&rng->cookie, mpssl_rng_random, rng);
+    }
+    #else
+    (void)dtls_server;
+    #endif
+    if (ret != 0) {
+        rng_release(rng);
+        return ret;
+    }
+    *out = rng;
+    return 0;
+}
+
+// ---- credentials and trust anchors ----
+
+int mpssl_creds_new(mpssl_creds_t **out) {
+    mpssl_creds_t *creds = mbedtls_calloc(1, sizeof(*creds));
+    if (creds == NULL) {
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    creds->refs = 1;
+    mbedtls_x509_crt_init(&creds->chain);
+    mbedtls_pk_init(&creds->key);
+    *out = creds;
+    return 0;
+}
+
+void mpssl_creds_release(mpssl_creds_t *creds) {
+    if (creds == NULL || --creds->refs > 0) {
+        return;
+    }
+    mbedtls_pk_free(&creds->key);
+    mbedtls_x509_crt_free(&creds->chain);
+    mbedtls_free(creds);
+}
+
+void mpssl_trust_release(mpssl_trust_t *trust) {
+    if (trust == NULL || --trust->refs > 0) {
+        return;
+    }
+    mbedtls_x509_crt_free(&trust->chain);
+    mbedtls_free(trust);
+}
+
+int mpssl_trust_new(mpssl_trust_t **out, const mpssl_trust_t *from) {
+    mpssl_trust_t *trust = mbedtls_calloc(1, sizeof(*trust));
+    if (trust == NULL) {
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    trust->refs = 1;
+    mbedtls_x509_crt_init(&trust->chain);
+    // Each certificate keeps its DER: parse it again into the copy.
+    for (const mbedtls_x509_crt *crt = from ? &from->chain : NULL; crt != NULL; crt = crt->next) {
+        if (crt->raw.len == 0) {
+            continue;
+        }
+        int ret = mbedtls_x509_crt_parse_der(&trust->chain, crt->raw.p, crt->raw.len);
+        if (ret != 0) {
+            mpssl_trust_release(trust);
+            return ret;
+        }
+    }
+    *out = trust;
+    return 0;
+}
+
+// ---- the configuration ----
+
+mpssl_conf_t *mpssl_conf_retain(mpssl_conf_t *conf) {
+    ++conf->refs;
+    return conf;
+}
+
+void mpssl_conf_release(mpssl_conf_t *conf) {
+    if (conf == NULL || --conf->refs > 0) {
+        return;
+    }
+    mbedtls_ssl_config_free(&conf->conf);
+    mpssl_creds_release(conf->creds);
+    mpssl_trust_release(conf->trust);
+    rng_release(conf->rng);
+    mbedtls_free(conf->ciphersuites);
+    mbedtls_free(conf);
+}
+
+// A configuration with the defaults of `protocol` on `rng` (taking over the caller's reference).
+static int conf_alloc(mpssl_conf_t **out, uint8_t protocol, uint8_t verify_mode, mpssl_rng_t *rng) {
+    mpssl_conf_t *conf = mbedtls_calloc(1, sizeof(*conf));
+    if (conf == NULL) {
+        rng_release(rng);
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    conf->refs = 1;
+    conf->protocol = protocol;
+    conf->rng = rng;
+    mbedtls_ssl_config_init(&conf->conf);
+    bool server = protocol & MPSSL_PROTOCOL_SERVER;
+    bool dtls = protocol & MPSSL_PROTOCOL_DTLS;
+    int ret = mbedtls_ssl_config_defaults(&conf->conf,
+        server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
+        dtls ? MBEDTLS_SSL_TRANSPORT_DATAGRAM : MBEDTLS_SSL_TRANSPORT_STREAM,
+        MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret != 0) {
+        mpssl_conf_release(conf);
+        return ret;
+    }
+    mbedtls_ssl_conf_rng(&conf->conf, mpssl_rng_random, rng);
+    mpssl_conf_set_verify_mode(conf, verify_mode);
+    #if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY)
+    if (rng->has_cookie) {
+        mbedtls_ssl_conf_dtls_cookies(&conf->conf, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check,
+            &rng->cookie);
+    }
+    #endif
+    *out = conf;
+    return 0;
+}
+
+int mpssl_conf_new(mpssl_conf_t **out, uint8_t protocol, uint8_t verify_mode) {
+    #if defined(MBEDTLS_PSA_CRYPTO_C)
+    // TLS 1.3, and TLS 1.2 with MBEDTLS_USE_PSA_CRYPTO, need PSA; a second call costs nothing.
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        return MBEDTLS_ERR_SSL_HW_ACCEL_FAILED;
+    }
+    #endif
+    mpssl_rng_t *rng;
+    int ret = rng_new(&rng, protocol == MPSSL_PROTOCOL_DTLS_SERVER);
+    if (ret != 0) {
+        return ret;
+    }
+    return conf_alloc(out, protocol, verify_mode, rng);
+}
+
+// A copy of `from`, sharing its random generator and credentials.
+static int conf_copy(mpssl_conf_t **out, const mpssl_conf_t *from) {
+    ++from->rng->refs;
+    mpssl_conf_t *conf;
+    int ret = conf_alloc(&conf, from->protocol, from->verify_mode, from->rng);
+    if (ret != 0) {
+        return ret;
+    }
+    if (from->ciphersuites != NULL) {
+        size_t n = 0;
+        while (from->ciphersuites[n] != 0) {
+            ++n;
+        }
+        ret = mpssl_conf_set_ciphersuites(conf, from->ciphersuites, n);
+    }
+    if (ret == 0 && from->trust != NULL) {
+        ++from->trust->refs;
+        mpssl_conf_set_trust(conf, from->trust);
+    }
+    if (ret == 0 && from->creds != NULL) {
+        ++from->creds->refs;
+        ret = mpssl_conf_set_creds(conf, from->creds);
+    }
+    if (ret != 0) {
+        mpssl_conf_release(conf);
+        return ret;
+    }
+    *out = conf;
+    return 0;
+}
+
+int mpssl_conf_writable(mpssl_conf_t **slot) {
+    if ((*slot)->refs == 1) {
+        return 0;
+    }
+    mpssl_conf_t *copy;
+    int ret = conf_copy(&copy, *slot);
+    if (ret != 0) {
+        return ret;
+    }
+    mpssl_conf_release(*slot);
+    *slot = copy;
+    return 0;
+}
+
+void mpssl_conf_set_verify_mode(mpssl_conf_t *conf, uint8_t mode) {
+    conf->verify_mode = mode;
+    mbedtls_ssl_conf_authmode(&conf->conf, mode);
+}
+
+int mpssl_conf_set_creds(mpssl_conf_t *conf, mpssl_creds_t *creds) {
+    // mbedTLS keeps a list of (chain, key) pairs; NULL empties it, so this replaces.
+    int ret = mbedtls_ssl_conf_own_cert(&conf->conf, NULL, NULL);
+    if (ret == 0) {
+        ret = mbedtls_ssl_conf_own_cert(&conf->conf, &creds->chain, &creds->key);
+    }
+    if (ret != 0) {
+        mpssl_creds_release(creds);
+        // Put the previous pair back; it was in the list a moment ago.
+        if (conf->creds != NULL
+            && mbedtls_ssl_conf_own_cert(&conf->conf, &conf->creds->chain, &conf->creds->key) != 0) {
+            mpssl_creds_release(conf->creds);
+            conf->creds = NULL;
+        }
+        return ret;
+    }
+    mpssl_creds_release(conf->creds);
+    conf->creds = creds;
+    return 0;
+}
+
+void mpssl_conf_set_trust(mpssl_conf_t *conf, mpssl_trust_t *trust) {
+    mbedtls_ssl_conf_ca_chain(&conf->conf, &trust->chain, NULL);
+    mpssl_trust_release(conf->trust);
+    conf->trust = trust;
+}
+
+int mpssl_conf_set_ciphersuites(mpssl_conf_t *conf, const int *ids, size_t n) {
+    int *list = mbedtls_calloc(n + 1, sizeof(int));
+    if (list == NULL) {
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    memcpy(list, ids, n * sizeof(int));
+    list[n] = 0;
+    mbedtls_ssl_conf_ciphersuites(&conf->conf, list);
+    mbedtls_free(conf->ciphersuites);
+    conf->ciphersuites = list;
+    return 0;
+}
