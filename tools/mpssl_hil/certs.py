@@ -6,7 +6,7 @@ Trust layout::
 
     root CA (EC P-256) ── intermediate CA (EC P-256) ─┬─ server_ec, server_rsa, server_cn_only,
                                                       ├─ server_expired, server_not_yet_valid,
-                                                      ├─ server_wrong_host
+                                                      ├─ server_wrong_host, server_intl
                                                       └─ client_ec (clientAuth)
     extra CA (unrelated, only in the bundle)
     untrusted root CA ── server_untrusted
@@ -28,6 +28,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -70,6 +71,7 @@ class Pki:
     server_expired: Identity
     server_not_yet_valid: Identity
     server_wrong_host: Identity
+    server_intl: Identity  # subject attributes in BMPString, UniversalString, T61String, UTF8String
     server_self_signed: Identity
     server_untrusted: Identity
     client_ec: Identity
@@ -105,10 +107,22 @@ class _Issued:
     key: PrivateKey
 
 
-def _name(common_name: str) -> x509.Name:
+# Attribute values in every ASN.1 string type certificates use, with characters outside ASCII and
+# outside the Basic Multilingual Plane (but not in the BMPString, which is UCS-2).  (cryptography writes a T61String's text as UTF-8 bytes;
+# readers decode T61 as Latin-1, as OpenSSL does.)
+INTL_ATTRIBUTES = (
+    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ünïcødé Ωmega ✓", _type=_ASN1Type.BMPString),
+    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Ünï 😀", _type=_ASN1Type.UniversalString),
+    x509.NameAttribute(NameOID.LOCALITY_NAME, "Zürich", _type=_ASN1Type.T61String),
+    x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "Łódź 😀", _type=_ASN1Type.UTF8String),
+)
+
+
+def _name(common_name: str, extra: Sequence[x509.NameAttribute] = ()) -> x509.Name:
     return x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mpssl test PKI"),
+            *extra,
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
@@ -133,9 +147,10 @@ def _issue(
     dns_names: Sequence[str] = (),
     ip_addresses: Sequence[str] = (),
     eku: x509.ObjectIdentifier | None = None,
+    subject_extra: Sequence[x509.NameAttribute] = (),
 ) -> _Issued:
     """Build a certificate for `key`; `issuer=None` makes it self-signed."""
-    subject = _name(common_name)
+    subject = _name(common_name, subject_extra)
     signing_key = issuer.key if issuer else key
     public_key = key.public_key()
     ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
@@ -237,9 +252,10 @@ def generate_pki(directory: Path, now: dt.datetime | None = None) -> Pki:
 
     def server(cn: str, key: PrivateKey, issuer: _Issued, validity: tuple[dt.timedelta, dt.timedelta],
                dns_names: Sequence[str] = SERVER_DNS_NAMES,
-               ip_addresses: Sequence[str] = (SERVER_IP,)) -> _Issued:
+               ip_addresses: Sequence[str] = (SERVER_IP,),
+               subject_extra: Sequence[x509.NameAttribute] = ()) -> _Issued:
         return _issue(cn, key, issuer, validity, now, dns_names=dns_names, ip_addresses=ip_addresses,
-                      eku=server_auth)
+                      eku=server_auth, subject_extra=subject_extra)
 
     server_ec = server("mpssl test server (EC)", _ec_key(), inter, GOOD_VALIDITY)
     server_rsa = server("mpssl test server (RSA)", _rsa_key(), inter, GOOD_VALIDITY)
@@ -248,6 +264,7 @@ def generate_pki(directory: Path, now: dt.datetime | None = None) -> Pki:
     not_yet = server("mpssl test server (not yet valid)", _ec_key(), inter, NOT_YET_VALID_VALIDITY)
     wrong_host = server("mpssl test server (wrong host)", _ec_key(), inter, GOOD_VALIDITY,
                         dns_names=(WRONG_HOST_DNS_NAME,), ip_addresses=())
+    intl = server("mpssl test server (intl)", _ec_key(), inter, GOOD_VALIDITY, subject_extra=INTL_ATTRIBUTES)
     self_signed = _issue("mpssl test server (self-signed)", _ec_key(), None, GOOD_VALIDITY, now,
                          dns_names=SERVER_DNS_NAMES, ip_addresses=(SERVER_IP,), eku=server_auth)
     untrusted_leaf = server("mpssl test server (untrusted root)", _ec_key(), untrusted, GOOD_VALIDITY)
@@ -269,6 +286,7 @@ def generate_pki(directory: Path, now: dt.datetime | None = None) -> Pki:
         server_expired=out.identity("server_expired", expired, [inter.cert]),
         server_not_yet_valid=out.identity("server_not_yet_valid", not_yet, [inter.cert]),
         server_wrong_host=out.identity("server_wrong_host", wrong_host, [inter.cert]),
+        server_intl=out.identity("server_intl", intl, [inter.cert]),
         server_self_signed=out.identity("server_self_signed", self_signed),
         server_untrusted=out.identity("server_untrusted", untrusted_leaf),
         client_ec=out.identity("client_ec", client, [inter.cert]),

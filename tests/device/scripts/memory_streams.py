@@ -100,3 +100,120 @@ def datagram_pair():
     a_to_b = []
     b_to_a = []
     return DatagramPipe(b_to_a, a_to_b), DatagramPipe(a_to_b, b_to_a)
+
+
+class FaultyPipe(io.IOBase):
+    """One end of an in-memory byte link that answers poll truthfully, like a non-blocking socket,
+    and that a test can throttle or make fail:
+      block_reads / block_writes: the direction answers "would block" (None) and polls not ready;
+      write_budget: bytes taken before writes answer "would block" (None: no limit);
+      raise_on_read / raise_on_write / raise_on_poll: an exception raised once, then cleared;
+      write_returns_zero: write takes nothing and says 0."""
+
+    def __init__(self, inbox, outbox):
+        self.inbox = inbox
+        self.outbox = outbox
+        self.block_reads = False
+        self.block_writes = False
+        self.write_budget = None
+        self.raise_on_read = None
+        self.raise_on_write = None
+        self.raise_on_poll = None
+        self.write_returns_zero = False
+        self.last_poll = None
+        self.reads = 0
+
+    def readinto(self, buf):
+        self.reads += 1
+        if self.raise_on_read is not None:
+            exc, self.raise_on_read = self.raise_on_read, None
+            raise exc
+        if self.block_reads or not self.inbox:
+            return None
+        n = min(len(buf), len(self.inbox))
+        buf[:n] = self.inbox[:n]
+        self.inbox[:] = self.inbox[n:]
+        return n
+
+    def write(self, buf):
+        if self.raise_on_write is not None:
+            exc, self.raise_on_write = self.raise_on_write, None
+            raise exc
+        if self.write_returns_zero:
+            return 0
+        if self.block_writes or self.write_budget == 0:
+            return None
+        n = len(buf)
+        if self.write_budget is not None:
+            n = min(n, self.write_budget)
+            self.write_budget -= n
+        self.outbox.extend(bytes(buf[:n]))
+        return n
+
+    def ioctl(self, req, arg):
+        if req == 3:  # MP_STREAM_POLL
+            self.last_poll = arg
+            if self.raise_on_poll is not None:
+                exc, self.raise_on_poll = self.raise_on_poll, None
+                raise exc
+            ready = 0
+            if arg & 1 and not self.block_reads and self.inbox:
+                ready |= 1
+            if arg & 4 and not self.block_writes and self.write_budget != 0:
+                ready |= 4
+            return ready
+        return 0
+
+
+def faulty_pair():
+    a_to_b = bytearray()
+    b_to_a = bytearray()
+    return FaultyPipe(b_to_a, a_to_b), FaultyPipe(a_to_b, b_to_a)
+
+
+class PollingDatagramPipe(DatagramPipe):
+    """A datagram end that answers poll truthfully and can raise from poll once; it records the size
+    of every datagram it sends."""
+
+    def __init__(self, inbox, outbox):
+        super().__init__(inbox, outbox)
+        self.raise_on_poll = None
+        self.sizes = []
+
+    def write(self, buf):
+        self.sizes.append(len(buf))
+        return super().write(buf)
+
+    def ioctl(self, req, arg):
+        if req == 3:
+            if self.raise_on_poll is not None:
+                exc, self.raise_on_poll = self.raise_on_poll, None
+                raise exc
+            return (arg & 1 if self.inbox else 0) | (arg & 4)
+        return 0
+
+
+def polling_datagram_pair():
+    a_to_b = []
+    b_to_a = []
+    return PollingDatagramPipe(b_to_a, a_to_b), PollingDatagramPipe(a_to_b, b_to_a)
+
+
+def dtls_handshake(client, server_ctx, sb, limit=400):
+    """Drive a DTLS client against a new server socket on `sb`, through HelloVerify."""
+    server = None
+    for _ in range(limit):
+        if client.do_handshake() and server is not None and server.do_handshake():
+            return True
+        if sb.inbox:
+            if server is None:
+                server = server_ctx.wrap_socket(sb, server_side=True, client_id=b"client-1",
+                                                do_handshake_on_connect=False)
+                server.setblocking(False)
+            try:
+                server.do_handshake()
+            except OSError as e:
+                if e.args[0] != -0x6A80:  # MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED: wrap again
+                    raise
+                server = None
+    return False
