@@ -1,8 +1,8 @@
 # What every mpssl esp32 board adds to its upstream board; included by each board's
 # mpconfigboard.cmake right after upstream's. CMAKE_CURRENT_LIST_DIR is boards/esp32 here.
 
-# IDF's mbedtls component configured for mpssl (DTLS with HelloVerify, ALPN, ChaCha20-Poly1305, ...).
-# After upstream's list, so that its options win over sdkconfig.base (e.g. ALPN, which base disables).
+# IDF's mbedtls component configured for mpssl (DTLS with HelloVerify, ChaCha20-Poly1305, ...).
+# After upstream's list, so that its options win over sdkconfig.base.
 get_filename_component(MPSSL_SDKCONFIG ${CMAKE_CURRENT_LIST_DIR}/../../ports-config/esp32/sdkconfig.mpssl ABSOLUTE)
 list(APPEND SDKCONFIG_DEFAULTS ${MPSSL_SDKCONFIG})
 

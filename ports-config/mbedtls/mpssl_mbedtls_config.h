@@ -37,12 +37,23 @@
 #define MBEDTLS_X509_CHECK_KEY_USAGE
 #define MBEDTLS_X509_CHECK_EXTENDED_KEY_USAGE
 
-// Protocol features mpssl exposes or will expose.
-#define MBEDTLS_SSL_ALPN
-#define MBEDTLS_SSL_SERVER_NAME_INDICATION
-#define MBEDTLS_SSL_ENCRYPT_THEN_MAC
+// Protocol features the module uses.  A feature with an API (ALPN, session tickets, max fragment
+// length) is enabled together with that API, not before: otherwise it costs flash and claims
+// what is not there.
+#define MBEDTLS_SSL_SERVER_NAME_INDICATION  // server_hostname= is sent
+#define MBEDTLS_SSL_ENCRYPT_THEN_MAC        // both: security fixes peers negotiate on their own
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
-#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+#undef MBEDTLS_SSL_ALPN
+#undef MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+#undef MBEDTLS_SSL_SESSION_TICKETS
+#undef MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
+
+// Encrypted private keys need a password, and the module has no password API: without PKCS#5 an
+// encrypted PKCS#8 key is refused as 'invalid key' without carrying the decryption code.  (The
+// RFC 1421 encrypted-PEM code stays whenever MD5 and AES-CBC are in, which hashlib and the CBC
+// suites need.)
+#undef MBEDTLS_PKCS5_C
+#undef MBEDTLS_PKCS12_C
 
 // ChaCha20-Poly1305 cipher suites (CPython and OpenSSL peers prefer them on devices without AES).
 #define MBEDTLS_CHACHA20_C
