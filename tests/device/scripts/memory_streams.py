@@ -123,6 +123,9 @@ class FaultyPipe(io.IOBase):
         self.last_poll = None
         self.reads = 0
 
+    def setblocking(self, flag):
+        pass
+
     def readinto(self, buf):
         self.reads += 1
         if self.raise_on_read is not None:
