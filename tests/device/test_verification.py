@@ -57,6 +57,18 @@ def test_bad_certificate_is_rejected(networked_target: Target, tls_server: Serve
     assert_verify_error(connect(networked_target, server, pki, server_hostname=hostname), message)
 
 
+def test_expired_server_certificate_is_refused_with_an_alert(networked_target: Target, tls_server: ServerFactory,
+                                                             pki: Pki) -> None:
+    """What upstream's multi_net/sslcontext_verify_time_error.py means to test, with a key that belongs
+    to the certificate (mpssl refuses a foreign key when it is loaded): the board refuses the expired
+    certificate, and the server sees the board's alert."""
+    server = tls_server(pki.server_expired.chain, pki.server_expired.key)
+    assert_verify_error(connect(networked_target, server, pki), EXPIRED)
+    (conn,) = server.wait_for_connections(1)
+    assert not conn.handshake_ok
+    assert conn.error is not None and "ALERT_CERTIFICATE_EXPIRED" in conn.error.upper().replace(" ", "_"), conn
+
+
 def test_missing_intermediate_is_rejected(networked_target: Target, tls_server: ServerFactory, pki: Pki) -> None:
     server = tls_server(pki.server_ec.cert, pki.server_ec.key)  # the leaf alone, no intermediate
     assert_verify_error(connect(networked_target, server, pki), NOT_TRUSTED)
