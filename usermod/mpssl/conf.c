@@ -34,10 +34,40 @@ int mpssl_rng_random(void *p, unsigned char *out, size_t len) {
     return ret;
 }
 
-static void rng_release(mpssl_rng_t *rng) {
-    if (rng == NULL || --rng->refs > 0) {
-        return;
-    }
+// Reference counts of everything a context's configurations share change under the context's
+// RNG mutex (all of them share that RNG): sockets of one context may be wrapped and finalised on
+// two cores at once.  Nothing is freed while the mutex is held.
+static void group_lock(mpssl_rng_t *rng) {
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_lock(&rng->mutex, 1);
+    #else
+    (void)rng;
+    #endif
+}
+
+static void group_unlock(mpssl_rng_t *rng) {
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_unlock(&rng->mutex);
+    #else
+    (void)rng;
+    #endif
+}
+
+static void ref(mpssl_rng_t *rng, size_t *refs) {
+    group_lock(rng);
+    ++*refs;
+    group_unlock(rng);
+}
+
+// True when that was the last reference.
+static bool unref(mpssl_rng_t *rng, size_t *refs) {
+    group_lock(rng);
+    bool last = --*refs == 0;
+    group_unlock(rng);
+    return last;
+}
+
+static void rng_free(mpssl_rng_t *rng) {
     #if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY)
     if (rng->has_cookie) {
         mbedtls_ssl_cookie_free(&rng->cookie);
@@ -73,7 +103,7 @@ static int rng_new(mpssl_rng_t **out, bool dtls_server) {
     (void)dtls_server;
     #endif
     if (ret != 0) {
-        rng_release(rng);
+        rng_free(rng);
         return ret;
     }
     *out = rng;
@@ -94,21 +124,28 @@ int mpssl_creds_new(mpssl_creds_t **out) {
     return 0;
 }
 
-void mpssl_creds_release(mpssl_creds_t *creds) {
-    if (creds == NULL || --creds->refs > 0) {
-        return;
-    }
+static void creds_free(mpssl_creds_t *creds) {
     mbedtls_pk_free(&creds->key);
     mbedtls_x509_crt_free(&creds->chain);
     mbedtls_free(creds);
 }
 
-void mpssl_trust_release(mpssl_trust_t *trust) {
-    if (trust == NULL || --trust->refs > 0) {
-        return;
-    }
+static void trust_free(mpssl_trust_t *trust) {
     mbedtls_x509_crt_free(&trust->chain);
     mbedtls_free(trust);
+}
+
+// Credentials and trust stores no configuration has taken yet: nothing shares them.
+void mpssl_creds_discard(mpssl_creds_t *creds) {
+    if (creds != NULL) {
+        creds_free(creds);
+    }
+}
+
+void mpssl_trust_discard(mpssl_trust_t *trust) {
+    if (trust != NULL) {
+        trust_free(trust);
+    }
 }
 
 int mpssl_trust_new(mpssl_trust_t **out, const mpssl_trust_t *from) {
@@ -125,7 +162,7 @@ int mpssl_trust_new(mpssl_trust_t **out, const mpssl_trust_t *from) {
         }
         int ret = mbedtls_x509_crt_parse_der(&trust->chain, crt->raw.p, crt->raw.len);
         if (ret != 0) {
-            mpssl_trust_release(trust);
+            trust_free(trust);
             return ret;
         }
     }
@@ -136,27 +173,44 @@ int mpssl_trust_new(mpssl_trust_t **out, const mpssl_trust_t *from) {
 // ---- the configuration ----
 
 mpssl_conf_t *mpssl_conf_retain(mpssl_conf_t *conf) {
-    ++conf->refs;
+    ref(conf->rng, &conf->refs);
     return conf;
 }
 
+static void release_creds(mpssl_rng_t *rng, mpssl_creds_t *creds) {
+    if (creds != NULL && unref(rng, &creds->refs)) {
+        creds_free(creds);
+    }
+}
+
+static void release_trust(mpssl_rng_t *rng, mpssl_trust_t *trust) {
+    if (trust != NULL && unref(rng, &trust->refs)) {
+        trust_free(trust);
+    }
+}
+
 void mpssl_conf_release(mpssl_conf_t *conf) {
-    if (conf == NULL || --conf->refs > 0) {
+    if (conf == NULL || !unref(conf->rng, &conf->refs)) {
         return;
     }
+    mpssl_rng_t *rng = conf->rng;
     mbedtls_ssl_config_free(&conf->conf);
-    mpssl_creds_release(conf->creds);
-    mpssl_trust_release(conf->trust);
-    rng_release(conf->rng);
+    release_creds(rng, conf->creds);
+    release_trust(rng, conf->trust);
     mbedtls_free(conf->ciphersuites);
     mbedtls_free(conf);
+    if (unref(rng, &rng->refs)) {
+        rng_free(rng);
+    }
 }
 
 // A configuration with the defaults of `protocol` on `rng` (taking over the caller's reference).
 static int conf_alloc(mpssl_conf_t **out, uint8_t protocol, uint8_t verify_mode, mpssl_rng_t *rng) {
     mpssl_conf_t *conf = mbedtls_calloc(1, sizeof(*conf));
     if (conf == NULL) {
-        rng_release(rng);
+        if (unref(rng, &rng->refs)) {
+            rng_free(rng);
+        }
         return MBEDTLS_ERR_SSL_ALLOC_FAILED;
     }
     conf->refs = 1;
@@ -202,7 +256,7 @@ int mpssl_conf_new(mpssl_conf_t **out, uint8_t protocol, uint8_t verify_mode) {
 
 // A copy of `from`, sharing its random generator and credentials.
 static int conf_copy(mpssl_conf_t **out, const mpssl_conf_t *from) {
-    ++from->rng->refs;
+    ref(from->rng, &from->rng->refs);
     mpssl_conf_t *conf;
     int ret = conf_alloc(&conf, from->protocol, from->verify_mode, from->rng);
     if (ret != 0) {
@@ -216,11 +270,11 @@ static int conf_copy(mpssl_conf_t **out, const mpssl_conf_t *from) {
         ret = mpssl_conf_set_ciphersuites(conf, from->ciphersuites, n);
     }
     if (ret == 0 && from->trust != NULL) {
-        ++from->trust->refs;
+        ref(from->rng, &from->trust->refs);
         mpssl_conf_set_trust(conf, from->trust);
     }
     if (ret == 0 && from->creds != NULL) {
-        ++from->creds->refs;
+        ref(from->rng, &from->creds->refs);
         ret = mpssl_conf_set_creds(conf, from->creds);
     }
     if (ret != 0) {
@@ -231,8 +285,12 @@ static int conf_copy(mpssl_conf_t **out, const mpssl_conf_t *from) {
     return 0;
 }
 
+// (A context changed on one core while the other wraps a socket with it is the caller's race.)
 int mpssl_conf_writable(mpssl_conf_t **slot) {
-    if ((*slot)->refs == 1) {
+    group_lock((*slot)->rng);
+    bool shared = (*slot)->refs > 1;
+    group_unlock((*slot)->rng);
+    if (!shared) {
         return 0;
     }
     mpssl_conf_t *copy;
@@ -257,23 +315,23 @@ int mpssl_conf_set_creds(mpssl_conf_t *conf, mpssl_creds_t *creds) {
         ret = mbedtls_ssl_conf_own_cert(&conf->conf, &creds->chain, &creds->key);
     }
     if (ret != 0) {
-        mpssl_creds_release(creds);
+        release_creds(conf->rng, creds);
         // Put the previous pair back; it was in the list a moment ago.
         if (conf->creds != NULL
             && mbedtls_ssl_conf_own_cert(&conf->conf, &conf->creds->chain, &conf->creds->key) != 0) {
-            mpssl_creds_release(conf->creds);
+            release_creds(conf->rng, conf->creds);
             conf->creds = NULL;
         }
         return ret;
     }
-    mpssl_creds_release(conf->creds);
+    release_creds(conf->rng, conf->creds);
     conf->creds = creds;
     return 0;
 }
 
 void mpssl_conf_set_trust(mpssl_conf_t *conf, mpssl_trust_t *trust) {
     mbedtls_ssl_conf_ca_chain(&conf->conf, &trust->chain, NULL);
-    mpssl_trust_release(conf->trust);
+    release_trust(conf->rng, conf->trust);
     conf->trust = trust;
 }
 

@@ -81,21 +81,21 @@ static mpssl_creds_t *parse_creds(const unsigned char *cert, size_t cert_len,
     // PEM keys need the terminating NUL counted, as certificates do.
     size_t pk_len = key_len + (mpssl_certs_is_pem(key, key_len) ? 1 : 0);
     if (mbedtls_pk_parse_key(&creds->key, key, pk_len, NULL, 0, mpssl_rng_random, rng) != 0) {
-        mpssl_creds_release(creds);
+        mpssl_creds_discard(creds);
         mp_raise_ValueError(MP_ERROR_TEXT("invalid key"));
     }
     if (cert == NULL) {
         // A key without a certificate: the built-in's TypeError, from the same runtime call.
-        mpssl_creds_release(creds);
+        mpssl_creds_discard(creds);
         (void)mp_obj_str_get_str(mp_const_none);
     }
     size_t count;
     if (mpssl_certs_parse_chain(&creds->chain, cert, cert_len, &count) != 0) {
-        mpssl_creds_release(creds);
+        mpssl_creds_discard(creds);
         mp_raise_ValueError(MP_ERROR_TEXT("invalid cert"));
     }
     if (mbedtls_pk_check_pair(&creds->chain.pk, &creds->key, mpssl_rng_random, rng) != 0) {
-        mpssl_creds_release(creds);
+        mpssl_creds_discard(creds);
         mp_raise_ValueError(MP_ERROR_TEXT("key does not match the certificate"));
     }
     return creds;
@@ -112,7 +112,7 @@ mp_obj_t mpssl_context_load_cert_chain(mp_obj_t self_in, mp_obj_t certfile, mp_o
     mpssl_creds_t *creds = parse_creds(cert, cert_len, key, key_len, self->conf->rng);
     int ret = mpssl_conf_writable(&self->conf);
     if (ret != 0) {
-        mpssl_creds_release(creds);
+        mpssl_creds_discard(creds);
         mpssl_raise_mbedtls(ret);
     }
     ret = mpssl_conf_set_creds(self->conf, creds);
@@ -162,12 +162,12 @@ mp_obj_t mpssl_context_load_verify_locations(mp_obj_t self_in, mp_obj_t cafile, 
     }
     size_t count;
     if (mpssl_certs_parse_chain(&trust->chain, data, len, &count) != 0) {
-        mpssl_trust_release(trust);
+        mpssl_trust_discard(trust);
         mp_raise_ValueError(MP_ERROR_TEXT("invalid cert"));
     }
     ret = mpssl_conf_writable(&self->conf);
     if (ret != 0) {
-        mpssl_trust_release(trust);
+        mpssl_trust_discard(trust);
         mpssl_raise_mbedtls(ret);
     }
     mpssl_conf_set_trust(self->conf, trust);

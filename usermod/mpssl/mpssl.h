@@ -96,11 +96,13 @@ void mpssl_conf_set_trust(mpssl_conf_t *conf, mpssl_trust_t *trust);
 int mpssl_conf_set_ciphersuites(mpssl_conf_t *conf, const int *ids, size_t n);
 int mpssl_rng_random(void *rng, unsigned char *out, size_t len);
 
+// New credentials and trust stores belong to the caller until a configuration takes them;
+// *_discard frees one no configuration took.
 int mpssl_creds_new(mpssl_creds_t **out);
-void mpssl_creds_release(mpssl_creds_t *creds);
+void mpssl_creds_discard(mpssl_creds_t *creds);
 // A new trust store holding a copy of `from` (may be NULL).
 int mpssl_trust_new(mpssl_trust_t **out, const mpssl_trust_t *from);
-void mpssl_trust_release(mpssl_trust_t *trust);
+void mpssl_trust_discard(mpssl_trust_t *trust);
 
 // ---- context.c ----
 
