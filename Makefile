@@ -1,4 +1,4 @@
-# mpssl build contract: see README.md and ../shared/DESIGN.md.
+# mpssl build contract: see README.md.
 #   make                      Python environment + MicroPython checkout check + build/unix/micropython
 #                             + the emulated qemu board (build/qemu-MPS2_AN385) when arm-none-eabi-gcc exists
 #   make firmware PORT=unix   the unix binary (MBEDTLS_HEAP=gc: mbedTLS on the GC heap, build/unix-gc/)
