@@ -1,4 +1,4 @@
-# A DTLS server as ssl-api.rst describes it: peek at the client's address, connect back, wrap
+# A DTLS server as MicroPython's ssl documentation describes it: peek at the client's address, connect back, wrap
 # with client_id; the first attempt raises "Hello Verify Required", the second succeeds.
 import json
 import socket

@@ -1,4 +1,4 @@
-# The module-level ssl.wrap_socket() exactly as ssl-api.rst documents it: DER cadata, key and
+# The module-level ssl.wrap_socket() exactly as MicroPython's ssl documentation has it: DER cadata, key and
 # cert given as bytes, cert_reqs, server_hostname, do_handshake.
 import json
 import socket
