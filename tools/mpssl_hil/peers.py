@@ -1,12 +1,13 @@
 """Host TLS and DTLS peers used as fixtures, in one place for tests to import.
 
-TLS peers use CPython's `ssl` (tls_peers.py); DTLS peers drive the `openssl` command line tool
-(dtls_peers.py, which explains how its server echoes).
+TLS peers use CPython's `ssl` (tls_peers.py; slow_echo.py, the slow reader of back-pressure tests);
+DTLS peers drive the `openssl` command line tool (dtls_peers.py, which explains how its server echoes).
 """
 
 from .dtls_peers import DtlsClient, DtlsClientResult, DtlsConnection, DtlsServer
 from .peer_log import PeerLog
 from .ports import free_port
+from .slow_echo import SlowConsumer, SlowEchoConnection, SlowEchoServer, slow_echo_clients
 from .tls_peers import TlsConnection, TlsEchoServer, TlsExchange, TlsExchangeError, tls_client_exchange
 
 __all__ = [
@@ -15,10 +16,14 @@ __all__ = [
     "DtlsConnection",
     "DtlsServer",
     "PeerLog",
+    "SlowConsumer",
+    "SlowEchoConnection",
+    "SlowEchoServer",
     "TlsConnection",
     "TlsEchoServer",
     "TlsExchange",
     "TlsExchangeError",
     "free_port",
+    "slow_echo_clients",
     "tls_client_exchange",
 ]
