@@ -202,11 +202,14 @@ def polling_datagram_pair():
     return PollingDatagramPipe(b_to_a, a_to_b), PollingDatagramPipe(a_to_b, b_to_a)
 
 
-def dtls_handshake(client, server_ctx, sb, limit=400):
-    """Drive a DTLS client against a new server socket on `sb`, through HelloVerify."""
+def dtls_handshake(client, server_ctx, sb, limit=400, keep=None):
+    """Drive a DTLS client against a new server socket on `sb`, through HelloVerify; the server
+    socket is appended to `keep` when given."""
     server = None
     for _ in range(limit):
         if client.do_handshake() and server is not None and server.do_handshake():
+            if keep is not None:
+                keep.append(server)
             return True
         if sb.inbox:
             if server is None:
