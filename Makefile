@@ -1,11 +1,13 @@
 # mpssl build contract: see README.md.
 #   make                      Python environment + MicroPython checkout check + build/unix/micropython
 #                             + the emulated qemu board (build/qemu-MPS2_AN385) when arm-none-eabi-gcc exists
-#   make firmware PORT=unix   the unix binary (MBEDTLS_HEAP=gc: mbedTLS on the GC heap, build/unix-gc/)
+#   make firmware PORT=unix   the unix binary (MBEDTLS_HEAP=gc: mbedTLS on the GC heap, build/unix-gc/;
+#                             SANITIZE=1: with ASan and UBSan, build/sanitize/unix{,-gc}/)
 #   make firmware PORT=p BOARD=b   build/<p>-<b>/firmware.* (qemu, rp2, stm32); make firmware-all: every board
 #   make sizes                text/data/bss of every board's image against upstream's image of that board
 #   make run-qemu             start the emulated board by hand (REPL on a pty, for mpremote)
 #   make test                 the whole test suite
+#   make test-sanitize        the device tests on the unix binaries built with SANITIZE=1; any report fails
 #   make flash PORT=p BOARD=b DEVICE=d   write build/<p>-<b>/firmware.* to a real board (d: its serial port
 #                             or USB serial number); skipped when the board runs that image, FORCE=1 flashes anyway
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
@@ -19,6 +21,7 @@ MBEDTLS_HEAP ?= system
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= python3
 PYTEST_ARGS ?=
+SANITIZE ?=
 
 # `make` alone builds `all`, whatever the port.mk files included below define first.
 .DEFAULT_GOAL := all
@@ -47,15 +50,42 @@ else
 $(error MBEDTLS_HEAP must be "system" (libc malloc) or "gc" (MicroPython's GC heap), not "$(MBEDTLS_HEAP)")
 endif
 
+# SANITIZE=1: the unix port with AddressSanitizer (plus LeakSanitizer) and UndefinedBehaviorSanitizer, as
+# upstream's CI builds it (tools/ci.sh, CI_UNIX_OPTS_SANITIZE_ADDRESS and _UNDEFINED, there two separate
+# builds, here one), with gcc:
+# - --param asan-use-after-return=0: no "fake stack" frames on the heap for stack-use-after-return.
+#   MicroPython's GC finds live objects by scanning the C stack conservatively; locals moved to fake
+#   frames would be invisible to it and their objects freed while in use. (py/gc.c's gc_get_ptr is
+#   no_sanitize_address, so the scan itself may read redzones.)
+# - -fno-sanitize=nonnull-attribute: MicroPython passes NULL with a zero length to memcpy and friends.
+# - -DMP_ASAN=1 -DMP_UBSAN=1: gcc < 14 cannot tell the code it is sanitizing; ports/unix/stack_size.h then
+#   gives the threads and the main stack limit 4 times the room (sanitized frames are larger).
+# - -fno-sanitize-recover=undefined: undefined behaviour ends the process like an ASan report does, even
+#   when run by hand without UBSAN_OPTIONS (gcc's UBSan otherwise prints and carries on).
+# - -fno-omit-frame-pointer: full stack traces in reports; STRIP= keeps the symbols (upstream's unix
+#   Makefile strips the binary otherwise).
+# Each build gets its own directory: build/sanitize/unix, build/sanitize/unix-gc (the gc-heap tests find
+# the latter next to the former, as build/unix-gc is next to build/unix).
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize=nonnull-attribute -fno-sanitize-recover=undefined \
+	--param asan-use-after-return=0
+ifeq ($(SANITIZE),1)
+UNIX_BUILD := $(BUILD_ROOT)/sanitize/$(notdir $(UNIX_BUILD))
+UNIX_SANITIZE_FLAGS := CFLAGS_EXTRA="$(SANITIZE_FLAGS) -fno-omit-frame-pointer -DMP_ASAN=1 -DMP_UBSAN=1" \
+	LDFLAGS_EXTRA="$(SANITIZE_FLAGS)" STRIP=
+else ifneq ($(SANITIZE),)
+$(error SANITIZE must be 1 (ASan and UBSan) or empty, not "$(SANITIZE)")
+endif
+
 # The unix port, built out of tree: BUILD= keeps objects here, the mpy-cross we build ourselves
 # keeps the checkout untouched, MICROPY_PY_SSL=0 drops the built-in tls module (mpssl brings
 # its own mbedTLS build), and the manifest leaves out micropython-lib's ssl.py.
 UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 	USER_C_MODULES=$(ROOT)/usermod MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 \
 	FROZEN_MANIFEST=$(ROOT)/ports-config/unix/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS) \
-	$(UNIX_HEAP_FLAGS)
+	$(UNIX_HEAP_FLAGS) $(UNIX_SANITIZE_FLAGS)
 
-.PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all sizes test clean help
+.PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all sizes test test-sanitize \
+	clean help
 
 # Each MCU port brings its build rules in boards/<port>/port.mk: a target firmware-<port> that
 # builds BOARD into $(BUILD_ROOT)/<port>-$(BOARD)/firmware.*, and its boards added to
@@ -67,7 +97,7 @@ FIRMWARE_BOARDS :=
 all: venv firmware $(if $(HAVE_ARM_GCC),firmware-qemu)
 
 help:
-	@sed -n '2,12p' $(ROOT)/Makefile
+	@sed -n '2,14p' $(ROOT)/Makefile
 
 venv: $(VENV)/.installed
 
@@ -141,6 +171,30 @@ ifneq ($(HAVE_ARM_GCC),)
 endif
 endif
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The device tests on the SANITIZE=1 builds, unix target only. A report ends the process that wrote it
+# (halt_on_error; abort_on_error: SIGABRT, a non-zero exit RunResult.check() fails on), and the plugin
+# tools/mpssl_hil/sanitizers.py fails the test during which any process wrote one (ASan/LSan: to
+# build/sanitize/reports/<test>/, UBSan: to the run's stderr), so a report counts even where a test accepts a
+# failing run, kills a script, reads only stdout or expects an upstream test to fail. Each run's files stay
+# in build/sanitize/pytest (--basetemp). LeakSanitizer stays on, as in upstream's CI. Left out:
+# - the valgrind tests: valgrind cannot run an ASan binary, whose own checks cover the same ground;
+# - test_builtin_tls_module_is_compiled_out: ASan puts its constructor (__asan_init) into every object
+#   file, even the empty modtls_mbedtls.o that test requires to define nothing (make test checks it).
+# verify_asan_link_order=0: the shifted-clock tests preload libfaketime, and gcc's shared ASan runtime
+# refuses to start when it is not first in the library list (linked statically, -static-libasan, it
+# deadlocks with libfaketime at start-up instead).
+SANITIZE_ASAN_OPTIONS ?= detect_stack_use_after_return=0:halt_on_error=1:abort_on_error=1:detect_leaks=1:verify_asan_link_order=0
+SANITIZE_UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
+test-sanitize: venv check-micropython
+	$(MAKE) firmware PORT=unix SANITIZE=1 MBEDTLS_HEAP=system
+	$(MAKE) firmware PORT=unix SANITIZE=1 MBEDTLS_HEAP=gc
+	ASAN_OPTIONS='$(SANITIZE_ASAN_OPTIONS)' UBSAN_OPTIONS='$(SANITIZE_UBSAN_OPTIONS)' \
+		$(VENV)/bin/pytest -p mpssl_hil.sanitizers --sanitizer-reports=$(BUILD_ROOT)/sanitize/reports \
+		--basetemp=$(BUILD_ROOT)/sanitize/pytest \
+		--target unix --micropython $(BUILD_ROOT)/sanitize/unix/micropython -m 'not valgrind' \
+		--deselect tests/device/test_api.py::test_builtin_tls_module_is_compiled_out \
+		$(PYTEST_ARGS) $(ROOT)/tests/device
 
 # A real board, with mpssl-flash (tools/mpssl_hil/flash.py): esptool, picotool or the UF2 drive, dfu-util
 # or st-flash by PORT; it keeps a sha256 per board in ~/.cache/mpssl/flashed.json to skip unchanged images.
