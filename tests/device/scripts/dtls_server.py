@@ -34,6 +34,10 @@ while served < ARGS.get("connections", 1):
     print("LISTENING", ARGS["port"])
     _, client_addr = sock.recvfrom(1, socket.MSG_PEEK)
     sock.connect(client_addr)  # connect back: this socket now talks to this client only
+    if ARGS.get("timeout_s"):
+        # A client that never repeats its hello with the cookie (a spoofed or abandoned one) would hold the
+        # server in the next wrap for ever: give up on it after this long (OSError ETIMEDOUT, dropped below).
+        sock.settimeout(ARGS["timeout_s"])
     try:
         s = accept(sock, client_addr)
     except OSError as e:
