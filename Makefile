@@ -8,6 +8,8 @@
 #   make run-qemu             start the emulated board by hand (REPL on a pty, for mpremote)
 #   make test                 the whole test suite
 #   make test-sanitize        the device tests on the unix binaries built with SANITIZE=1; any report fails
+#   make soak                 10,000 handshakes of every kind in one process (SOAK=n for another count)
+#   make fuzz                 random operation sequences (Hypothesis) for SECONDS seconds (default 600)
 #   make flash PORT=p BOARD=b DEVICE=d   write build/<p>-<b>/firmware.* to a real board (d: its serial port
 #                             or USB serial number); skipped when the board runs that image, FORCE=1 flashes anyway
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
@@ -85,7 +87,7 @@ UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 	$(UNIX_HEAP_FLAGS) $(UNIX_SANITIZE_FLAGS)
 
 .PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all sizes test test-sanitize \
-	clean help
+	soak fuzz clean help
 
 # Each MCU port brings its build rules in boards/<port>/port.mk: a target firmware-<port> that
 # builds BOARD into $(BUILD_ROOT)/<port>-$(BOARD)/firmware.*, and its boards added to
@@ -186,6 +188,22 @@ endif
 # deadlocks with libfaketime at start-up instead).
 SANITIZE_ASAN_OPTIONS ?= detect_stack_use_after_return=0:halt_on_error=1:abort_on_error=1:detect_leaks=1:verify_asan_link_order=0
 SANITIZE_UBSAN_OPTIONS ?= halt_on_error=1:abort_on_error=1:print_stacktrace=1
+# The long forms of what `make test` runs briefly: the soak on the GC-heap unix build (and the
+# qemu board's short version), and the operation-sequence fuzzer on the unix build.
+SOAK ?= 10000
+SECONDS ?= 600
+soak: venv check-micropython
+	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=gc
+	MPSSL_SOAK_HANDSHAKES=$(SOAK) $(VENV)/bin/pytest -k 'unix' $(PYTEST_ARGS) $(ROOT)/tests/device/test_soak.py
+
+fuzz: venv check-micropython
+	$(MAKE) firmware PORT=unix
+	@end=$$(( $$(date +%s) + $(SECONDS) )); batch=0; \
+	while [ $$(date +%s) -lt $$end ]; do batch=$$((batch + 1)); echo "== fuzz batch $$batch"; \
+		MPSSL_API_SEQUENCES=200 $(VENV)/bin/pytest -q -p no:cacheprovider --hypothesis-show-statistics \
+			$(PYTEST_ARGS) $(ROOT)/tests/device/test_api_sequences.py || exit 1; done; \
+	echo "fuzz: $$batch batches of 200 operation sequences, no failure"
+
 test-sanitize: venv check-micropython
 	$(MAKE) firmware PORT=unix SANITIZE=1 MBEDTLS_HEAP=system
 	$(MAKE) firmware PORT=unix SANITIZE=1 MBEDTLS_HEAP=gc

@@ -5,7 +5,8 @@ any size through a transport that throttles and blocks, poll, cipher/getpeercert
 connections, close, gc.  The invariants: no crash, no hang, and every byte a write() reported as
 sent arrives once and in order.
 
-`make test` runs MPSSL_API_SEQUENCES examples (default 40); `make fuzz` runs many more."""
+`make test` runs MPSSL_API_SEQUENCES examples (default 40); `make fuzz SECONDS=n` runs batches of 200
+until n seconds have passed, each batch from a new random seed."""
 
 from __future__ import annotations
 

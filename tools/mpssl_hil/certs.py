@@ -108,8 +108,8 @@ class _Issued:
 
 
 # Attribute values in every ASN.1 string type certificates use, with characters outside ASCII and
-# outside the Basic Multilingual Plane (but not in the BMPString, which is UCS-2).  (cryptography writes a T61String's text as UTF-8 bytes;
-# readers decode T61 as Latin-1, as OpenSSL does.)
+# outside the Basic Multilingual Plane (not in the BMPString, which is UCS-2). cryptography writes a
+# T61String's text as UTF-8 bytes; readers decode T61 as Latin-1, as OpenSSL does.
 INTL_ATTRIBUTES = (
     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ünïcødé Ωmega ✓", _type=_ASN1Type.BMPString),
     x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Ünï 😀", _type=_ASN1Type.UniversalString),
