@@ -9,6 +9,7 @@ the board goes on), so a change of behaviour shows."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 from pathlib import Path
@@ -506,3 +507,82 @@ def test_documented_dtls_server_with_a_timeout_survives_stranded_hellos(networke
     assert answered >= 1, "the board answered the stranded hellos with HelloVerifyRequest"
     # The server gave up on a stranded client with ETIMEDOUT (110 on Linux, 116 in newlib on the qemu board).
     assert "DROPPED (110,)" in run.stdout or "DROPPED (116,)" in run.stdout, run.describe()
+
+
+DECODE = "(-29440, 'MBEDTLS_ERR_SSL_DECODE_ERROR')"
+# What the board's do_handshake() made of each datagram of hp.malformed_dtls_client_hellos(): HelloVerify
+# Required (mbedTLS read past what was wrong: the message_seq, a TLS version in the record, what follows the
+# hello), or the exception's args. mbedTLS reads a server's first ClientHello itself: a record longer than the
+# datagram ends in its "should never happen" INTERNAL_ERROR, a record of epoch 1 in ILLEGAL_PARAMETER (RFC 6347
+# would drop both silently); the highest sequence number cannot be answered without wrapping.
+MALFORMED_DTLS_HELLOS = {
+    "datagram cut short": "(-27648, 'MBEDTLS_ERR_SSL_INTERNAL_ERROR')",
+    "record length past the datagram": "(-27648, 'MBEDTLS_ERR_SSL_INTERNAL_ERROR')",
+    "record length short of the hello": DECODE,
+    "first half of a fragmented hello": DECODE,
+    "second half of a fragmented hello": DECODE,
+    "fragment length past the record": "(-28800, 'MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE')",
+    "handshake length 2^24-1": DECODE,
+    "epoch 1": "(-26112, 'MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER')",
+    "message_seq 7": "hello_verify",
+    "cookie length 255": DECODE,
+    "cookie of 255 bytes": "hello_verify",
+    "no cipher suites": DECODE,
+    "no common cipher suite": "(-28160, 'MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE')",
+    "DTLS 1.0 (feff)": "(-28288, 'MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION')",
+    "TLS 1.2 version bytes": "hello_verify",
+    "empty body": DECODE,
+    "two hellos in one datagram": "hello_verify",
+    "hello and garbage": "hello_verify",
+    "sequence number 2^48-1": "(-27520, 'MBEDTLS_ERR_SSL_COUNTER_WRAPPING')",
+}
+
+
+def send_each(host: str, port: int, datagrams: dict[str, bytes], wait: float = 0.5) -> dict[int, tuple[str, str]]:
+    """Each datagram from its own UDP port; source port -> (name, what came back within `wait` seconds)."""
+    sent = {}
+    for name, datagram in datagrams.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(wait)
+            s.sendto(datagram, (host, port))
+            try:
+                reply = s.recv(65536)
+                answer = "HelloVerifyRequest" if hp.is_hello_verify_request(reply) else f"{reply[:1].hex()}..."
+            except OSError:
+                answer = "nothing"
+            sent[s.getsockname()[1]] = (name, answer)
+    return sent
+
+
+@pytest.mark.needs("dtls", "inbound")
+def test_dtls_server_survives_malformed_client_hellos(gc_heap_target: Target, pki: Pki) -> None:
+    """Datagrams that look like a first ClientHello but are not a good one, each from its own port, against the
+    per-address DTLS server: each ends in HelloVerifyRequest or an exception from do_handshake(), none leaves a
+    session behind, a real client is served before and after three more rounds of them, and the heap returns."""
+    variants = hp.malformed_dtls_client_hellos()
+    port = gc_heap_target.server_port("udp")
+    board = gc_heap_target.start(script("dtls_server_flood.py"),
+                                 {"host": port.board_host, "port": port.board_port, "connections": 2,
+                                  "firsts": len(variants), "deadline_s": 600},
+                                 {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key})
+    try:
+        board.wait_for_output("LISTENING", timeout=120)
+        sent = send_each(port.host, port.host_port, variants)  # also the warm-up of the error paths
+        client = DtlsClient(port.host, port.host_port, cafile=pki.root_ca.cert, server_hostname="localhost")
+        assert client.exchange(b"before\n", timeout=120).received == b"BEFORE\n"
+        board.wait_for_output('"served": 1', timeout=60)
+        for _ in range(3):
+            send_each(port.host, port.host_port, variants)
+        assert client.exchange(b"after\n", timeout=120).received == b"AFTER\n"
+    finally:
+        run = board.wait(120)
+    assert run.stdout.rstrip().endswith("DONE"), run.describe()
+    before, after, final = run.results()
+    outcomes = {name: final["firsts"].get(str(source), "not seen") for source, (name, _answer) in sent.items()}
+    answers = {name: answer for name, answer in sent.values()}
+    print(json.dumps({name: [outcomes[name], answers[name]] for name in variants}, indent=1))
+    assert outcomes == MALFORMED_DTLS_HELLOS, outcomes
+    counts = final["counts"]
+    assert counts["max_sessions"] == 1 and counts["expired"] == 0, final
+    assert after["heap"] - before["heap"] <= HEAP_SLACK, (before, after)

@@ -744,10 +744,26 @@ DTLS12 = b"\xfe\xfd"
 HELLO_VERIFY_REQUEST = 3  # the DTLS handshake type (RFC 6347 4.2.1)
 
 
-def dtls_client_hello(cookie: bytes = b"", message_seq: int = 0, record_seq: int = 0,
-                      suites: Sequence[int] = CLIENT_SUITES) -> bytes:
-    """One DTLS 1.2 record holding a ClientHello (RFC 6347 4.2.1: with a cookie field) that mbedTLS' server
-    accepts up to its cookie check."""
+def dtls_record(payload: bytes, content_type: int = HANDSHAKE, epoch: int = 0, seq: int = 0,
+                version: bytes = DTLS12, length: int | None = None) -> bytes:
+    """A DTLS record: type, version, epoch, 48-bit sequence number, length (default: the payload's), payload."""
+    return (bytes([content_type]) + version + struct.pack("!H", epoch) + seq.to_bytes(6, "big")
+            + struct.pack("!H", len(payload) if length is None else length) + payload)
+
+
+def dtls_handshake(msg_type: int, body: bytes, message_seq: int = 0, fragment_offset: int = 0,
+                   fragment_length: int | None = None, length: int | None = None) -> bytes:
+    """A DTLS handshake message header (type, length, message_seq, fragment offset and length) and `body`."""
+    total = len(body) if length is None else length
+    fragment = len(body) if fragment_length is None else fragment_length
+    return (bytes([msg_type]) + total.to_bytes(3, "big") + struct.pack("!H", message_seq)
+            + fragment_offset.to_bytes(3, "big") + fragment.to_bytes(3, "big") + body)
+
+
+def dtls_client_hello_body(cookie: bytes = b"", suites: Sequence[int] = CLIENT_SUITES, version: bytes = DTLS12,
+                           cookie_length: int | None = None) -> bytes:
+    """A DTLS 1.2 ClientHello body (RFC 6347 4.2.1: with a cookie field) that mbedTLS' server accepts up to its
+    cookie check."""
     extensions = b"".join(bytes(e.write()) for e in (
         SupportedGroupsExtension().create([23]),
         ECPointFormatsExtension().create([0]),
@@ -755,14 +771,47 @@ def dtls_client_hello(cookie: bytes = b"", message_seq: int = 0, record_seq: int
                                                (HashAlgorithm.sha256, SignatureAlgorithm.rsa)]),
     ))
     suite_bytes = b"".join(struct.pack("!H", s) for s in suites)
-    body = (DTLS12 + os.urandom(32) + b"\x00" + bytes([len(cookie)]) + cookie
-            + struct.pack("!H", len(suite_bytes)) + suite_bytes + b"\x01\x00"
+    return (version + os.urandom(32) + b"\x00" + bytes([len(cookie) if cookie_length is None else cookie_length])
+            + cookie + struct.pack("!H", len(suite_bytes)) + suite_bytes + b"\x01\x00"
             + struct.pack("!H", len(extensions)) + extensions)
-    length = len(body).to_bytes(3, "big")
-    handshake = (bytes([HandshakeType.client_hello]) + length + struct.pack("!H", message_seq)
-                 + b"\x00\x00\x00" + length + body)
-    return (bytes([HANDSHAKE]) + DTLS12 + b"\x00\x00" + record_seq.to_bytes(6, "big")
-            + struct.pack("!H", len(handshake)) + handshake)
+
+
+def dtls_client_hello(cookie: bytes = b"", suites: Sequence[int] = CLIENT_SUITES) -> bytes:
+    """One DTLS 1.2 record holding a whole ClientHello."""
+    return dtls_record(dtls_handshake(HandshakeType.client_hello, dtls_client_hello_body(cookie, suites)))
+
+
+def malformed_dtls_client_hellos() -> dict[str, bytes]:
+    """Datagrams that look like a first ClientHello (a handshake record holding handshake type 1) but are not
+    a good one, by name."""
+    body = dtls_client_hello_body()
+    hello = dtls_handshake(HandshakeType.client_hello, body)
+    whole = dtls_record(hello)
+    client_hello = HandshakeType.client_hello
+    return {
+        "datagram cut short": whole[:40],
+        "record length past the datagram": dtls_record(hello, length=len(hello) + 100),
+        "record length short of the hello": dtls_record(hello, length=30),
+        "first half of a fragmented hello": dtls_record(
+            dtls_handshake(client_hello, body[:len(body) // 2], length=len(body))),
+        "second half of a fragmented hello": dtls_record(
+            dtls_handshake(client_hello, body[len(body) // 2:], fragment_offset=len(body) // 2, length=len(body))),
+        "fragment length past the record": dtls_record(dtls_handshake(client_hello, body, fragment_length=5000)),
+        "handshake length 2^24-1": dtls_record(dtls_handshake(client_hello, body, length=2**24 - 1)),
+        "epoch 1": dtls_record(hello, epoch=1),
+        "message_seq 7": dtls_record(dtls_handshake(client_hello, body, message_seq=7)),
+        "cookie length 255": dtls_record(dtls_handshake(client_hello, dtls_client_hello_body(cookie_length=255))),
+        "cookie of 255 bytes": dtls_record(dtls_handshake(client_hello, dtls_client_hello_body(cookie=bytes(255)))),
+        "no cipher suites": dtls_record(dtls_handshake(client_hello, dtls_client_hello_body(suites=[]))),
+        "no common cipher suite": dtls_record(dtls_handshake(client_hello, dtls_client_hello_body(suites=[0x0005]))),
+        "DTLS 1.0 (feff)": dtls_record(dtls_handshake(client_hello, dtls_client_hello_body(version=b"\xfe\xff")),
+                                       version=b"\xfe\xff"),
+        "TLS 1.2 version bytes": dtls_record(hello, version=TLS12),
+        "empty body": dtls_record(dtls_handshake(client_hello, b"")),
+        "two hellos in one datagram": whole + dtls_record(hello, seq=1),
+        "hello and garbage": whole + bytes(range(256)),
+        "sequence number 2^48-1": dtls_record(hello, seq=2**48 - 1),
+    }
 
 
 def is_hello_verify_request(datagram: bytes) -> bool:

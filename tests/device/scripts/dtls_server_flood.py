@@ -3,7 +3,8 @@
 # address as client_id. A ClientHello without a valid cookie ends in "Hello Verify Required": the socket is
 # closed at once, so a flood of them leaves no state behind (that is what HelloVerify cookies are for). Serves
 # ARGS["connections"] clients that complete a handshake (one datagram echoed in upper case each), printing a
-# RESULT with the heap after each, then DONE.
+# RESULT with the heap after each, then DONE. With ARGS["firsts"] = n the final RESULT also tells, per source
+# port, what the first datagram of each of the first n sessions came to ("hello_verify", "waiting" or the error).
 import gc
 import io
 import json
@@ -29,6 +30,7 @@ class Peer(io.IOBase):
         self.addr = addr
         self.inbox = []
         self.last = time.ticks_ms()
+        self.first = True
 
     def readinto(self, buf):
         if not self.inbox:
@@ -74,8 +76,22 @@ sessions = {}  # repr(address) -> [Peer, SSLSocket, handshake done]
 counts = {"datagrams": 0, "client_hellos": 0, "hello_verify": 0, "ignored": 0, "failed": 0, "expired": 0,
           "served": 0, "max_sessions": 0}
 errors = []
+firsts = {}  # source port -> what the session's first datagram came to (the first ARGS["firsts"] sessions)
+FIRSTS = ARGS.get("firsts", 0)
 SESSION_TIMEOUT_MS = ARGS.get("session_timeout_s", 20) * 1000
 deadline = time.ticks_add(time.ticks_ms(), ARGS.get("deadline_s", 600) * 1000)
+
+
+def source_port(addr):
+    # lwIP gives (ip, port); the unix port a sockaddr_in as bytes (family, port big-endian, address)
+    return addr[1] if isinstance(addr, tuple) else addr[2] << 8 | addr[3]
+
+
+def first(entry, what):
+    peer = entry[0]
+    if peer.first and len(firsts) < FIRSTS:
+        firsts[str(source_port(peer.addr))] = what
+    peer.first = False
 
 
 def drop(key, entry):
@@ -96,11 +112,14 @@ def step(key, entry):
                 counts["served"] += 1
                 print("RESULT " + json.dumps({"served": counts["served"], "received": data.decode(),
                                               "heap": heap(), "counts": counts}))
+        first(entry, "waiting")
     except OSError as e:
         drop(key, entry)
         if e.args[0] == HELLO_VERIFY_REQUIRED:
+            first(entry, "hello_verify")
             counts["hello_verify"] += 1
         else:
+            first(entry, repr(e.args))
             counts["failed"] += 1
             if len(errors) < 10:
                 errors.append([a if isinstance(a, (int, str)) else repr(a) for a in e.args])
@@ -138,5 +157,5 @@ while counts["served"] < ARGS.get("connections", 1) and time.ticks_diff(deadline
 for key, entry in list(sessions.items()):
     drop(key, entry)
 sock.close()
-print("RESULT " + json.dumps({"final": True, "counts": counts, "errors": errors, "heap": heap()}))
+print("RESULT " + json.dumps({"final": True, "counts": counts, "errors": errors, "heap": heap(), "firsts": firsts}))
 print("DONE")
