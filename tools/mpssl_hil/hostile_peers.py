@@ -224,6 +224,10 @@ class _PlanEnded(Exception):
     """The plan closed the connection on purpose (an alert or a cut was sent)."""
 
 
+class _PlanReset(_PlanEnded):
+    """The plan ends the connection with a reset (SO_LINGER 0), without reading what the client still sends."""
+
+
 class _Interceptor:
     """The socket tlslite-ng writes to: parses its output into handshake messages and applies the plan."""
 
@@ -369,6 +373,21 @@ def after_first_data(*actions: PostHandshake, echo: bool = False) -> After:
     return after
 
 
+def stall(seconds: float, *actions: PostHandshake, reset: bool = False) -> After:
+    """After the handshake: read nothing for `seconds` (the client's writes fill the socket buffers), run
+    `actions`, then end the plan: with a reset (`reset`), or by half-closing and reading what the client sends."""
+
+    def after(connection: TLSConnection, case: ServedCase, sock: socket.socket) -> None:
+        time.sleep(seconds)
+        for action in actions:
+            case.notes.append(action(connection, sock))
+        if reset:
+            raise _PlanReset(f"reset after {seconds}s without reading")
+        raise _PlanEnded(f"plan done after {seconds}s without reading")
+
+    return after
+
+
 def hello_request_then_echo(count: int = 1) -> After:
     """After the client's first data: `count` HelloRequests under the session's keys (a renegotiation request),
     then the echo."""
@@ -468,13 +487,18 @@ class HostileTlsServer:
                 self._raw(sock, case.plan, served)
             else:
                 self._tls(sock, case.plan, served)
+        except _PlanReset as e:
+            served.notes.append(str(e))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
         except _PlanEnded as e:
             served.notes.append(str(e))
         except Exception as e:  # noqa: BLE001 - a hostile peer expects its client to give up on it
             served.server_error = f"{type(e).__name__}: {e}"
             self.log.add(f"{case.name}: server side ended with {served.server_error}")
         finally:
-            served.from_client += _drain_and_close(sock, self.io_timeout)
+            if sock.fileno() != -1:
+                served.from_client += _drain_and_close(sock, self.io_timeout)
             self.log.add(f"{case.name}: closed; client sent {len(served.from_client)} more bytes, "
                          f"alerts {served.client_alerts}; notes {served.notes}")
             with self._changed:

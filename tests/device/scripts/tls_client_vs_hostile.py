@@ -1,6 +1,7 @@
 # The board as TLS client against hostile servers (tools/mpssl_hil/hostile_peers.py), one case per port:
 # connect, wrap (with the case's own cipher list, if it has one), and if the handshake survives, send 100 bytes
-# and read the echo. Whatever goes wrong must be an exception from the board's call, and the next case must run.
+# (after options["size"] bytes more, if given) and read the echo. Whatever goes wrong must be an exception from
+# the board's call, and the next case must run.
 # With ARGS["nonblocking"] the same runs on a non-blocking SSLSocket driven by select.poll (bounded waits).
 # The first case (an honest server) warms up; the heap after it and after the last case (honest again) is
 # measured after gc.collect().
@@ -96,6 +97,11 @@ def one(name, port, options):
             poller.register(s, select.POLLIN)
         handshake(s, poller)
         stage = "write"
+        if options.get("size"):  # first this many bytes more, in 4 KiB writes (the server need not read them)
+            chunk = PAYLOAD * 40 + PAYLOAD[:96]
+            total = 0
+            while total < options["size"]:
+                total += write(s, poller, chunk)
         sent = 0
         while sent < len(PAYLOAD):
             sent += write(s, poller, PAYLOAD[sent:])
