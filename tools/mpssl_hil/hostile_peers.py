@@ -686,9 +686,10 @@ def client_hello(suites: Sequence[int] = CLIENT_SUITES, server_name: bytes = b"l
 @dataclass
 class ClientCaseResult:
     name: str
-    received: bytes = b""  # everything the board sent before it closed (or the time ran out)
+    received: bytes = b""  # everything the board sent before it closed (or the time ran out), raw
     board_closed: bool = False
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def board_alerts(self) -> list[tuple[int, int]]:
@@ -730,23 +731,64 @@ def _has_message(handshake: bytes, msg_type: int) -> bool:
     return False
 
 
-def hostile_client_case(name: str, host: str, port: int, steps: Sequence[bytes | str],
+def app_data(data: bytes) -> PostHandshake:
+    """A client step after "handshake": send `data` as application data."""
+
+    def send(connection: TLSConnection, sock: socket.socket) -> str:
+        connection.sendall(data)
+        return f"sent {len(data)} bytes of application data"
+
+    return send
+
+
+def read_app_data(n: int) -> PostHandshake:
+    """A client step after "handshake": read up to `n` bytes of application data (until the peer closes)."""
+
+    def read(connection: TLSConnection, sock: socket.socket) -> str:
+        got = b""
+        for _ in range(1000):
+            if len(got) >= n:
+                break
+            chunk = connection.recv(n - len(got))
+            if not chunk:
+                break
+            got += chunk
+        return f"read {len(got)} bytes: {got[:40]!r}"
+
+    return read
+
+
+ClientStep = bytes | str | PostHandshake
+
+
+def hostile_client_case(name: str, host: str, port: int, steps: Sequence[ClientStep],
                         timeout: float = 30.0) -> ClientCaseResult:
-    """Connect to the board's TLS server and play `steps`: bytes are sent, "flight" reads the board's reply to a
-    ClientHello, "close" half-closes; then read what the board sends until it closes (or `timeout`)."""
+    """Connect to the board's TLS server and play `steps`: bytes are sent as they are, "flight" reads the board's
+    reply to a ClientHello, "close" half-closes, "handshake" runs an honest TLS 1.2 handshake with tlslite-ng,
+    after which callables (`encrypted`, `raw`, `app_data`, `read_app_data`) act on the session; then read what
+    the board sends until it closes (or `timeout`)."""
     result = ClientCaseResult(name)
     sock = _connect(host, port, timeout)
     sock.settimeout(timeout)
+    connection: TLSConnection | None = None
     try:
         for step in steps:
             if step == "flight":
                 result.received += _read_server_flight(sock, timeout)
             elif step == "close":
                 sock.shutdown(socket.SHUT_WR)
+            elif step == "handshake":
+                connection = TLSConnection(sock)
+                settings = HandshakeSettings()
+                settings.minVersion = settings.maxVersion = (3, 3)
+                connection.handshakeClientCert(settings=settings)
+                result.notes.append(f"handshake done ({connection.getCipherName()})")
             elif isinstance(step, bytes):
                 sock.sendall(step)
+            elif callable(step) and connection is not None:
+                result.notes.append(step(connection, sock))
             else:
-                raise ValueError(f"unknown step {step!r}")
+                raise ValueError(f"step {step!r} (a session step needs \"handshake\" first)")
         for _ in range(1000):
             chunk = sock.recv(65536)
             if not chunk:
@@ -756,6 +798,8 @@ def hostile_client_case(name: str, host: str, port: int, steps: Sequence[bytes |
     except OSError as e:  # a reset is the board closing too
         result.error = f"{type(e).__name__}: {e}"
         result.board_closed = isinstance(e, ConnectionResetError | BrokenPipeError)
+    except Exception as e:  # noqa: BLE001 - tlslite-ng's alerts: the board refused
+        result.error = f"{type(e).__name__}: {e}"
     finally:
         sock.close()
     return result
