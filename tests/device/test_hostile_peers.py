@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from mpssl_hil.hostile_peers import (
     TlsPlan,
 )
 from mpssl_hil.peers import DtlsClient, tls_client_exchange
+from mpssl_hil.plugin import peer_bind_address
 from mpssl_hil.targets import RunResult, Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
@@ -310,8 +312,19 @@ def check_valgrind(run: RunResult) -> None:
     assert "ERROR SUMMARY: 0 errors" in run.stderr, run.stderr[-3000:]
 
 
-def serve(pki: Pki, cases: list[tuple[HostileCase, Expected]], log_dir: Path | None) -> HostileTlsServer:
-    return HostileTlsServer([c for c, _ in cases], pki.server_ec.chain, pki.server_ec.key, log_dir=log_dir)
+Serve = Callable[[list[tuple[HostileCase, Expected]]], HostileTlsServer]
+
+
+@pytest.fixture
+def serve(pki: Pki, peer_log_dir: Path | None, pytestconfig: pytest.Config) -> Serve:
+    """`serve(cases)`: a HostileTlsServer for the cases, where the other host peers bind (loopback, or every
+    interface when --host-ip says real boards reach this host over a network)."""
+
+    def make(cases: list[tuple[HostileCase, Expected]]) -> HostileTlsServer:
+        return HostileTlsServer([c for c, _ in cases], pki.server_ec.chain, pki.server_ec.key,
+                                host=peer_bind_address(pytestconfig), log_dir=peer_log_dir)
+
+    return make
 
 
 def run_client_cases(target: Target, server: HostileTlsServer, pki: Pki, mode: str, timeout: float) -> RunResult:
@@ -322,10 +335,9 @@ def run_client_cases(target: Target, server: HostileTlsServer, pki: Pki, mode: s
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_board_client_survives_hostile_servers(gc_heap_target: Target, pki: Pki, peer_log_dir: Path | None,
-                                               mode: str) -> None:
+def test_board_client_survives_hostile_servers(gc_heap_target: Target, pki: Pki, serve: Serve, mode: str) -> None:
     cases = client_cases(pki)
-    with serve(pki, cases, peer_log_dir) as server:
+    with serve(cases) as server:
         run = run_client_cases(gc_heap_target, server, pki, mode, timeout=1200)
     check_clean(run, {c.name: expected for c, expected in cases})
     served = server.served
@@ -340,13 +352,13 @@ def test_board_client_survives_hostile_servers(gc_heap_target: Target, pki: Pki,
 
 @pytest.mark.valgrind
 def test_board_client_against_hostile_servers_under_valgrind(micropython_bin: Path, tmp_path: Path, pki: Pki,
-                                                             peer_log_dir: Path | None) -> None:
+                                                             serve: Serve) -> None:
     """The non-blocking mode only (the blocking one runs the same mbedTLS code, with fewer of the module's
     paths): a handshake costs over a second under valgrind."""
     mode = "nonblocking"
     target = valgrind_target(micropython_bin, tmp_path)
     cases = client_cases(pki, write_size=256 * 1024)  # 1 MiB of records takes minutes under valgrind
-    with serve(pki, cases, peer_log_dir) as server:
+    with serve(cases) as server:
         run = run_client_cases(target, server, pki, mode, timeout=1800)
     check_valgrind(run)
     check_clean(run, {c.name: expected for c, expected in cases})
@@ -355,7 +367,7 @@ def test_board_client_against_hostile_servers_under_valgrind(micropython_bin: Pa
 @pytest.mark.xfail(strict=True, reason="FINDING: two empty application-data records in a row make "
                    "mbedtls_ssl_read() return 0, which the module reads as the end of the stream")
 @pytest.mark.parametrize("mode", MODES)
-def test_empty_records_are_not_the_end_of_the_stream(gc_heap_target: Target, pki: Pki, peer_log_dir: Path | None,
+def test_empty_records_are_not_the_end_of_the_stream(gc_heap_target: Target, pki: Pki, serve: Serve,
                                                      mode: str) -> None:
     """RFC 5246 6.2.1 allows zero-length application data records (OpenSSL sent them to randomize CBC IVs).
     mbedTLS skips one, but hands a second in a row to mbedtls_ssl_read()'s caller as a read of 0 bytes, which is
@@ -369,7 +381,7 @@ def test_empty_records_are_not_the_end_of_the_stream(gc_heap_target: Target, pki
                                   TlsPlan(after=after(hp.encrypted(hp.APPLICATION_DATA, b"", count), echo=True))),
                       OK))
     cases.append((HostileCase("honest again", TlsPlan()), OK))
-    with serve(pki, cases, peer_log_dir) as server:
+    with serve(cases) as server:
         run = run_client_cases(gc_heap_target, server, pki, mode, timeout=600)
     check_clean(run, {c.name: expected for c, expected in cases})
 
@@ -527,7 +539,7 @@ def stranded_hellos(host: str, port: int, count: int) -> int:
     answered = 0
     for _ in range(count):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
+            s.bind((hp.local_address(host), 0))
             s.settimeout(5)
             s.sendto(hp.dtls_client_hello(), (host, port))
             try:
@@ -597,7 +609,7 @@ def send_each(host: str, port: int, datagrams: dict[str, bytes], wait: float = 0
     sent = {}
     for name, datagram in datagrams.items():
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
+            s.bind((hp.local_address(host), 0))
             s.settimeout(wait)
             s.sendto(datagram, (host, port))
             try:

@@ -1,17 +1,18 @@
 """Hostile host peers: a TLS server, a TLS client and a DTLS ClientHello flood that misbehave on purpose, so
 tests can show that the board fails cleanly (an exception from its call, or an alert) and lives on.
 
-The hostile server listens on one loopback port per case. A case either sends hand-made bytes (`RawPlan`: no TLS
-engine, records built here from the 5-byte header), or runs an honest TLS 1.2 handshake with tlslite-ng
-(`TlsPlan`) through an interceptor that sits between tlslite-ng and the socket. The interceptor parses the
-server's output into handshake messages (one record each, which is allowed: before ChangeCipherSpec the record
-layer's framing carries no meaning) and, at a chosen message, sends an alert instead, cuts the message after n
-bytes, injects bytes before it or replaces it. After the handshake a plan may do more (`after`), e.g. send a
-HelloRequest under the session's keys.
+The hostile server listens on one port per case. A case either sends hand-made bytes (`RawPlan`: no TLS engine,
+records built here from the 5-byte header), or runs an honest TLS 1.2 handshake with tlslite-ng (`TlsPlan`)
+through an interceptor that sits between tlslite-ng and the socket. The interceptor parses the server's output
+into handshake messages (one record each, which is allowed: before ChangeCipherSpec the record layer's framing
+carries no meaning) and, at a chosen message, sends an alert instead, cuts the message after n bytes, injects
+bytes before it or replaces it. After the handshake a plan may do more (`after`), e.g. send a HelloRequest under
+the session's keys.
 
-The hostile client (`hostile_client_case`) talks to a board-side TLS server with raw sockets, and the DTLS flood
-(`dtls_client_hello_flood`) sends cookie-less ClientHellos from many UDP source ports. Every peer here binds to
-or connects to loopback only; every loop is bounded in count and time, and every thread is joined with a timeout.
+The hostile client (`hostile_client_case`) talks to a board-side TLS server with raw bytes, or after an honest
+tlslite-ng handshake; the DTLS flood (`dtls_client_hello_flood`) sends cookie-less ClientHellos from many UDP
+source ports. Peers bind to loopback (or where a test's --host-ip says the boards are); every loop is bounded
+in count and time, and every thread is joined with a timeout.
 """
 
 from __future__ import annotations
@@ -190,8 +191,8 @@ class TlsPlan:
 
 @dataclass(frozen=True)
 class RawPlan:
-    """No TLS engine: read the client's first flight (up to `read_first` bytes, 0 for none), send `data`,
-    then close."""
+    """No TLS engine: read the client's first handshake message (unless not `read_first`), send `data`, then
+    close."""
 
     data: bytes
     read_first: bool = True
@@ -887,6 +888,11 @@ def is_hello_verify_request(datagram: bytes) -> bool:
     return len(datagram) > 13 and datagram[0] == HANDSHAKE and datagram[13] == HELLO_VERIFY_REQUEST
 
 
+def local_address(host: str) -> str:
+    """Where a UDP socket that talks to `host` binds: loopback for a loopback peer, else any interface."""
+    return "127.0.0.1" if host.startswith("127.") else "0.0.0.0"
+
+
 @dataclass
 class FloodResult:
     sent: int = 0
@@ -914,7 +920,7 @@ def dtls_client_hello_flood(host: str, port: int, total: int = 2000, sources: in
     try:
         for _ in range(sources):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("127.0.0.1", 0))
+            s.bind((local_address(host), 0))
             s.setblocking(False)
             socks.append(s)
         outstanding = 0
