@@ -151,6 +151,7 @@ typedef struct _mpssl_socket_t {
     uint8_t poll_mask;          // MP_STREAM_POLL_RD/WR: the direction the last call waits on
     bool check_hostname;
     bool wait_intent;           // the running call waits for the stream (a blocking call)
+    bool stream_ended;          // a read of the wrapped stream returned 0: its end
     int io_errno;               // errno the stream reported inside the running mbedTLS call
     int error;                  // sticky: the mbedTLS code that failed the socket
     int error_errno;            // sticky: or the stream's errno

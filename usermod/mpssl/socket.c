@@ -149,6 +149,11 @@ static int run(mpssl_socket_t *self, mpssl_op_t op, uint8_t *buf, size_t len, bo
                 self->write_pending_hash = hash_bytes(buf, self->write_pending);
             }
         }
+        if (op == OP_READ && ret == 0 && len > 0 && !self->stream_ended) {
+            // mbedtls_ssl_read() returns 0 for an empty application-data record too (peers send
+            // them, e.g. against CBC attacks); only the stream's own end is the end of the stream.
+            continue;
+        }
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
             continue; // a TLS 1.3 ticket arrived before the data: read on
         }

@@ -46,6 +46,9 @@ static int stream_call(mpssl_socket_t *self, bool write, unsigned char *buf, siz
         self->io_errno = err;
         return write ? MBEDTLS_ERR_NET_SEND_FAILED : MBEDTLS_ERR_NET_RECV_FAILED;
     }
+    if (!write && out == 0 && len > 0) {
+        self->stream_ended = true;
+    }
     if (write && out == 0 && len > 0) {
         // A stream that takes nothing would make mbedTLS believe the record went out.
         self->io_errno = MP_EIO;
