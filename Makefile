@@ -10,6 +10,7 @@
 #   make test-sanitize        the device tests on the unix binaries built with SANITIZE=1; any report fails
 #   make soak                 10,000 handshakes of every kind in one process (SOAK=n for another count)
 #   make fuzz                 random operation sequences (Hypothesis) for SECONDS seconds (default 600)
+#   make fuzz-bytes           the libFuzzer harnesses (clang-14), SECONDS seconds each; crashes in build/fuzz/crashes/
 #   make flash PORT=p BOARD=b DEVICE=d   write build/<p>-<b>/firmware.* to a real board (d: its serial port
 #                             or USB serial number); skipped when the board runs that image, FORCE=1 flashes anyway
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
@@ -87,7 +88,7 @@ UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 	$(UNIX_HEAP_FLAGS) $(UNIX_SANITIZE_FLAGS)
 
 .PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all sizes test test-sanitize \
-	soak fuzz clean help
+	soak fuzz fuzz-bytes fuzz-bytes-build fuzz-bytes-corpus fuzz-bytes-toolchain clean help
 
 # Each MCU port brings its build rules in boards/<port>/port.mk: a target firmware-<port> that
 # builds BOARD into $(BUILD_ROOT)/<port>-$(BOARD)/firmware.*, and its boards added to
@@ -99,7 +100,7 @@ FIRMWARE_BOARDS :=
 all: venv firmware $(if $(HAVE_ARM_GCC),firmware-qemu)
 
 help:
-	@sed -n '2,14p' $(ROOT)/Makefile
+	@sed -n '2,15p' $(ROOT)/Makefile
 
 venv: $(VENV)/.installed
 
@@ -203,6 +204,55 @@ fuzz: venv check-micropython
 		MPSSL_API_SEQUENCES=200 $(VENV)/bin/pytest -q -p no:cacheprovider --hypothesis-show-statistics \
 			$(PYTEST_ARGS) $(ROOT)/tests/device/test_api_sequences.py || exit 1; done; \
 	echo "fuzz: $$batch batches of 200 operation sequences, no failure"
+
+# The byte-level fuzzers: libFuzzer harnesses (tools/fuzz/) that run mpssl in-process through the
+# MicroPython interpreter, one binary per driver: build/fuzz/fuzz-certs (certificate and key loading,
+# getpeercert), fuzz-ciphers (set_ciphers and the API's arguments), fuzz-handshake (the handshake and
+# record layer as the peer drives them). The unix port's objects (mpssl, the checkout's lib/mbedtls,
+# the core), built with clang-14 into build/fuzz/unix and linked with tools/fuzz/harness.c instead of
+# the port's main() (tools/fuzz/fuzz.mk); the frozen driver module is tools/fuzz/mpssl_fuzz.py.
+# - -fsanitize=fuzzer-no-link,address,undefined, as SANITIZE=1 with clang's spelling:
+#   -fsanitize-address-use-after-return=never keeps locals on the real stack, where the GC's
+#   conservative scan finds them; -O1 with assert() enabled (no NDEBUG). Two core checks are left out
+#   (tools/fuzz/sanitizer-ignorelist.txt): ASan in the GC's stack scan, pointer-overflow in py/.
+# - Coverage instrumentation only in mpssl and mbedTLS (tools/fuzz/coverage-allowlist.txt).
+# - mbedTLS entropy and clock are fixed (MBEDTLS_ENTROPY_HARDWARE_ALT, MBEDTLS_NO_PLATFORM_ENTROPY and
+#   MBEDTLS_PLATFORM_TIME_ALT, served by harness.c) so that an input does the same every time and a
+#   recorded handshake replays; FUZZ_EPOCH is that clock, and the fuzz PKI is generated for it.
+# Seeds: `fuzz-bytes-corpus` generates the PKI into build/fuzz/data (mpssl_hil.certs) and has each
+# binary write its seeds into build/fuzz/corpus/<harness>/ (seed-NNNN; the handshake seeds are
+# recorded handshakes between two mpssl sockets). `fuzz-bytes` runs each harness for SECONDS seconds;
+# a crash fails the target and leaves its input in build/fuzz/crashes/<harness>/.
+FUZZ_CC ?= clang-14
+FUZZ_ROOT := $(BUILD_ROOT)/fuzz
+FUZZ_HARNESSES ?= certs ciphers handshake
+FUZZ_EPOCH := 1767225600
+FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined -fsanitize-address-use-after-return=never \
+	-fno-sanitize=nonnull-attribute -fno-sanitize-recover=undefined
+FUZZ_MAKE_ARGS := BUILD=$(FUZZ_ROOT)/unix PROG=micropython CC=$(FUZZ_CC) COPT="-O1 -fdata-sections -ffunction-sections" \
+	USER_C_MODULES=$(ROOT)/usermod MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 \
+	FROZEN_MANIFEST=$(ROOT)/tools/fuzz/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS) STRIP= \
+	CFLAGS_EXTRA="$(FUZZ_SANITIZE) -fno-omit-frame-pointer -DMP_UBSAN=1 \
+		-fsanitize-coverage-allowlist=$(ROOT)/tools/fuzz/coverage-allowlist.txt \
+		-fsanitize-ignorelist=$(ROOT)/tools/fuzz/sanitizer-ignorelist.txt \
+		-DMBEDTLS_ENTROPY_HARDWARE_ALT -DMBEDTLS_NO_PLATFORM_ENTROPY -DMBEDTLS_PLATFORM_TIME_ALT" \
+	LDFLAGS_EXTRA="$(FUZZ_SANITIZE)" \
+	MPSSL_FUZZ_OUT=$(FUZZ_ROOT) MPSSL_FUZZ_DATA=$(FUZZ_ROOT)/data MPSSL_FUZZ_EPOCH=$(FUZZ_EPOCH) \
+	MPSSL_FUZZ_HARNESSES="$(FUZZ_HARNESSES)"
+FUZZ_RUN := $(VENV)/bin/python -m mpssl_hil.fuzz_bytes --fuzz-dir $(FUZZ_ROOT) --epoch $(FUZZ_EPOCH)
+
+fuzz-bytes-toolchain:
+	@$(VENV)/bin/python -m mpssl_hil.fuzz_bytes --cc $(FUZZ_CC) toolchain
+
+fuzz-bytes-build: venv check-micropython fuzz-bytes-toolchain $(MPY_CROSS)
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix -f Makefile -f $(ROOT)/tools/fuzz/fuzz.mk $(FUZZ_MAKE_ARGS) \
+		-j$(JOBS) mpssl-fuzz
+
+fuzz-bytes-corpus: fuzz-bytes-build
+	$(FUZZ_RUN) corpus $(FUZZ_HARNESSES)
+
+fuzz-bytes: fuzz-bytes-corpus
+	$(FUZZ_RUN) run --seconds $(SECONDS) $(FUZZ_HARNESSES)
 
 test-sanitize: venv check-micropython
 	$(MAKE) firmware PORT=unix SANITIZE=1 MBEDTLS_HEAP=system
