@@ -72,10 +72,22 @@ def attempt(call, *args, **kwargs):
     except Exception as e:
         if VERBOSE:
             print("  ", call, "raised", repr(e))
+        look_at(e)
         return None
     if VERBOSE:
         print("  ", call, "->", repr(result)[:100])
     return result
+
+
+def look_at(exc):
+    """What an application reads of an exception: the text, and the attributes mpssl's exceptions
+    compute from their args (reason, mbedtls_code, verify_code, verify_message)."""
+    try:
+        str(exc)
+        for name in ("reason", "mbedtls_code", "verify_code", "verify_message", "errno"):
+            getattr(exc, name, None)
+    except Exception:
+        pass
 
 
 # ---- in-memory streams ----
@@ -408,6 +420,7 @@ def handshake(data):
         except Exception as e:
             if VERBOSE:
                 print(f"handshake config 0x{cfg:02x} raised", repr(e))
+            look_at(e)
             if not (server and dtls and hello_verify(e)):
                 break
     if sock is not None:
@@ -612,6 +625,7 @@ def is_path(v):
 def arguments(ctx, items):
     """The decoded values in every other place the API takes an argument (never as a path)."""
     stream, _ = memory_link(False)
+    attempt(ssl.create_default_context)
     for v in items[:6]:
         attempt(ssl.SSLContext, v)
         for attr in ("verify_mode", "check_hostname", "verify_callback"):

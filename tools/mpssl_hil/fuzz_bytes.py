@@ -38,6 +38,7 @@ REGRESSIONS = REPO / "tests" / "fuzz" / "regressions"
 DEFAULT_FUZZ_DIR = REPO / "build" / "fuzz"
 DEFAULT_EPOCH = 1767225600  # 2026-01-01T00:00:00Z; the Makefile's FUZZ_EPOCH passes the same
 TIMEOUT = 10  # seconds one input may take
+TIMEOUT_EXIT = 70  # libFuzzer's exit status after a timeout (-timeout_exitcode)
 RSS_LIMIT_MB = 2048
 # Longest input libFuzzer makes, by harness: room for a PEM chain with its key, and for a recorded
 # conversation (the longest seed is a little under 6 KB).
@@ -221,6 +222,7 @@ class FuzzRun:
     features: int | None = None
     corpus_units: int | None = None
     artifacts: list[Path] = field(default_factory=list)
+    unreproduced: list[Path] = field(default_factory=list)  # timeouts that replay in time
     regressions: int = 0
 
     @property
@@ -232,6 +234,8 @@ class FuzzRun:
                 f"cov {self.initial_cov} -> {self.cov} edges (mpssl + mbedTLS), ft {self.features}, "
                 f"corpus {self.corpus_units} units ({self.new_units} new), peak RSS {self.peak_rss_mb} MB"
                 + (f", {self.regressions} regression inputs replayed" if self.regressions else "")
+                + (f"; {len(self.unreproduced)} timeout(s) did not reproduce on replay (machine busy?): "
+                   + ", ".join(str(a) for a in self.unreproduced) if self.unreproduced else "")
                 + (f"; FAILED (exit {self.returncode}): {', '.join(str(a) for a in self.artifacts)}"
                    if self.failed else ""))
 
@@ -300,7 +304,32 @@ def run_harness(fuzz_dir: Path, harness: str, seconds: int, *, corpus: Path | No
     run = FuzzRun(harness, returncode, (dt.datetime.now() - start).total_seconds(), log, regressions=len(replayed))
     parse_log(run, log.read_text(errors="replace"))
     run.artifacts = sorted(p for p in set(crashes.iterdir()) - before if p.name.startswith(ARTIFACT_PREFIXES))
+    recheck_timeouts(run, exe, env, crashes)
     return run
+
+
+def recheck_timeouts(run: FuzzRun, exe: str, env: dict[str, str], crashes: Path) -> None:
+    """libFuzzer's timeout is wall-clock time, and this machine may be busy: a timeout input is run
+    again, three times; when every run finishes in time, it is moved to <crashes>/unreproduced/ and
+    does not fail the run (a hang or a slow input fails again; one that depends on the inputs
+    before it is left to the long runs to find again)."""
+    for artifact in list(run.artifacts):
+        if not artifact.name.startswith("timeout-"):
+            continue
+        with run.log.open("a") as out:
+            out.write(f"== replaying {artifact.name} three times\n")
+            out.flush()
+            again = subprocess.run([exe, f"-timeout={TIMEOUT}", "-runs=3", f"-artifact_prefix={crashes}/retry-",
+                                    str(artifact)], stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
+        if again.returncode != 0:
+            continue
+        (crashes / "unreproduced").mkdir(exist_ok=True)
+        moved = crashes / "unreproduced" / artifact.name
+        artifact.replace(moved)
+        run.artifacts.remove(artifact)
+        run.unreproduced.append(moved)
+    if run.unreproduced and not run.artifacts and run.returncode == TIMEOUT_EXIT:
+        run.returncode = 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
