@@ -221,8 +221,12 @@ fuzz: venv check-micropython
 #   recorded handshake replays; FUZZ_EPOCH is that clock, and the fuzz PKI is generated for it.
 # Seeds: `fuzz-bytes-corpus` generates the PKI into build/fuzz/data (mpssl_hil.certs) and has each
 # binary write its seeds into build/fuzz/corpus/<harness>/ (seed-NNNN; the handshake seeds are
-# recorded handshakes between two mpssl sockets). `fuzz-bytes` runs each harness for SECONDS seconds;
-# a crash fails the target and leaves its input in build/fuzz/crashes/<harness>/.
+# recorded handshakes between two mpssl sockets). `fuzz-bytes` runs each harness (FUZZ_HARNESSES=...
+# for some) for SECONDS seconds after replaying tests/fuzz/regressions/<harness>/; a crash, sanitizer
+# report, leak, out-of-memory or timeout fails the target and leaves its input in
+# build/fuzz/crashes/<harness>/ (a timeout that replays in time three times is put in .../unreproduced/
+# and does not fail: the timeout is wall-clock time). `make test` runs each for a few seconds
+# (tests/fuzz/test_fuzz_bytes.py). Unlike `make fuzz`, these need clang-14 and libFuzzer.
 FUZZ_CC ?= clang-14
 FUZZ_ROOT := $(BUILD_ROOT)/fuzz
 FUZZ_HARNESSES ?= certs ciphers handshake
