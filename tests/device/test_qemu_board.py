@@ -71,7 +71,7 @@ def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(pytestcon
         power_loss = threading.Timer(1.0, first_process.kill)
         power_loss.start()
         try:
-            result = target.run(script, timeout=30).check()
+            result = target.run(script, timeout=120).check()  # recovery and the retry, on a loaded machine
         finally:
             power_loss.cancel()
             target.close()
