@@ -143,7 +143,7 @@ sizes: venv check-micropython
 	@set -e; for pb in $(FIRMWARE_BOARDS); do \
 		$(MAKE) --no-print-directory firmware PORT=$${pb%%:*} BOARD=$${pb#*:} >/dev/null; \
 		$(MAKE) --no-print-directory firmware-upstream-$${pb%%:*} BOARD=$${pb#*:} >/dev/null; done
-	@$(VENV)/bin/python -m mpssl_hil.sizes $(BUILD_ROOT) $(FIRMWARE_BOARDS)
+	@$(VENV)/bin/python -m mpssl_hil.suites.sizes $(BUILD_ROOT) $(FIRMWARE_BOARDS)
 
 # Every board this machine can build (ESP32 needs ESP-IDF, which is not part of firmware-all).
 firmware-all: check-micropython
@@ -177,7 +177,7 @@ endif
 
 # The device tests on the SANITIZE=1 builds, unix target only. A report ends the process that wrote it
 # (halt_on_error; abort_on_error: SIGABRT, a non-zero exit RunResult.check() fails on), and the plugin
-# tools/mpssl_hil/sanitizers.py fails the test during which any process wrote one (ASan/LSan: to
+# tools/mpssl_hil/suites/sanitizers.py fails the test during which any process wrote one (ASan/LSan: to
 # build/sanitize/reports/<test>/, UBSan: to the run's stderr), so a report counts even where a test accepts a
 # failing run, kills a script, reads only stdout or expects an upstream test to fail. Each run's files stay
 # in build/sanitize/pytest (--basetemp). LeakSanitizer stays on, as in upstream's CI. Left out:
@@ -243,10 +243,10 @@ FUZZ_MAKE_ARGS := BUILD=$(FUZZ_ROOT)/unix PROG=micropython CC=$(FUZZ_CC) COPT="-
 	LDFLAGS_EXTRA="$(FUZZ_SANITIZE)" \
 	MPSSL_FUZZ_OUT=$(FUZZ_ROOT) MPSSL_FUZZ_DATA=$(FUZZ_ROOT)/data MPSSL_FUZZ_EPOCH=$(FUZZ_EPOCH) \
 	MPSSL_FUZZ_HARNESSES="$(FUZZ_HARNESSES)"
-FUZZ_RUN := $(VENV)/bin/python -m mpssl_hil.fuzz_bytes --fuzz-dir $(FUZZ_ROOT) --epoch $(FUZZ_EPOCH)
+FUZZ_RUN := $(VENV)/bin/python -m mpssl_hil.suites.fuzz_bytes --fuzz-dir $(FUZZ_ROOT) --epoch $(FUZZ_EPOCH)
 
 fuzz-bytes-toolchain:
-	@$(VENV)/bin/python -m mpssl_hil.fuzz_bytes --cc $(FUZZ_CC) toolchain
+	@$(VENV)/bin/python -m mpssl_hil.suites.fuzz_bytes --cc $(FUZZ_CC) toolchain
 
 fuzz-bytes-build: venv check-micropython fuzz-bytes-toolchain $(MPY_CROSS)
 	$(MAKE) -C $(MICROPY_DIR)/ports/unix -f Makefile -f $(ROOT)/tools/fuzz/fuzz.mk $(FUZZ_MAKE_ARGS) \
@@ -262,13 +262,13 @@ test-sanitize: venv check-micropython
 	$(MAKE) firmware PORT=unix SANITIZE=1 MBEDTLS_HEAP=system
 	$(MAKE) firmware PORT=unix SANITIZE=1 MBEDTLS_HEAP=gc
 	ASAN_OPTIONS='$(SANITIZE_ASAN_OPTIONS)' UBSAN_OPTIONS='$(SANITIZE_UBSAN_OPTIONS)' \
-		$(VENV)/bin/pytest -p mpssl_hil.sanitizers --sanitizer-reports=$(BUILD_ROOT)/sanitize/reports \
+		$(VENV)/bin/pytest -p mpssl_hil.suites.sanitizers --sanitizer-reports=$(BUILD_ROOT)/sanitize/reports \
 		--basetemp=$(BUILD_ROOT)/sanitize/pytest \
 		--target unix --micropython $(BUILD_ROOT)/sanitize/unix/micropython -m 'not valgrind' \
 		--deselect tests/device/test_api.py::test_builtin_tls_module_is_compiled_out \
 		$(PYTEST_ARGS) $(ROOT)/tests/device
 
-# A real board, with mpssl-flash (tools/mpssl_hil/flash.py): esptool, picotool or the UF2 drive, dfu-util
+# A real board, with mpssl-flash (tools/mpssl_hil/flash/): esptool, picotool or the UF2 drive, dfu-util
 # or st-flash by PORT; it keeps a sha256 per board in ~/.cache/mpssl/flashed.json to skip unchanged images.
 ifneq ($(filter flash,$(MAKECMDGOALS)),)
 ifeq ($(DEVICE),)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.plugin import selected_target
-from mpssl_hil.targets import Target, UnixTarget
 
 SCRIPTS = Path(__file__).parent / "scripts"
 MEMORY_STREAMS = SCRIPTS / "memory_streams.py"

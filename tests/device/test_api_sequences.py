@@ -19,8 +19,8 @@ from conftest import MEMORY_STREAMS, script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mpssl_hil.board.target import UnixTarget
 from mpssl_hil.certs import Pki
-from mpssl_hil.targets import UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 

@@ -32,10 +32,10 @@ from typing import Any
 import pytest
 from conftest import script
 
+from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import SlowConsumer, SlowEchoConnection, SlowEchoServer, slow_echo_clients
 from mpssl_hil.plugin import peer_bind_address
-from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 

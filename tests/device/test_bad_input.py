@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import MEMORY_STREAMS, script
 
+from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.certs import Pki
-from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 

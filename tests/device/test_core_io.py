@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from conftest import MEMORY_STREAMS, script
 
+from mpssl_hil.board.target import RunResult, Target, UnixProcess, UnixTarget
 from mpssl_hil.certs import Pki
-from mpssl_hil.targets import RunResult, Target, UnixProcess, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 

@@ -9,11 +9,11 @@ from errno import ECONNREFUSED
 import pytest
 from conftest import MEMORY_STREAMS, script
 
+from mpssl_hil.board.target import RunningScript, Target, UnixTarget
 from mpssl_hil.certs import Pki
+from mpssl_hil.common.ports import ServerPort
 from mpssl_hil.peers import DtlsClient, DtlsServer
-from mpssl_hil.ports import ServerPort
-from mpssl_hil.targets import RunningScript, Target, UnixTarget
-from mpssl_hil.udp_relay import LossyUdpRelay
+from mpssl_hil.peers.udp_relay import LossyUdpRelay
 
 pytestmark = [pytest.mark.needs_micropython, pytest.mark.needs("dtls")]
 

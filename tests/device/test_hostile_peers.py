@@ -25,9 +25,11 @@ import pytest
 from conftest import script
 from tlslite.extensions import TLSExtension
 
-from mpssl_hil import hostile_peers as hp
+from mpssl_hil.board.target import RunResult, Target, UnixTarget
 from mpssl_hil.certs import Pki
-from mpssl_hil.hostile_peers import (
+from mpssl_hil.peers import DtlsClient, tls_client_exchange
+from mpssl_hil.peers import hostile as hp
+from mpssl_hil.peers.hostile import (
     CERTIFICATE,
     CHANGE_CIPHER_SPEC_MSG,
     FATAL,
@@ -46,9 +48,7 @@ from mpssl_hil.hostile_peers import (
     SendAlert,
     TlsPlan,
 )
-from mpssl_hil.peers import DtlsClient, tls_client_exchange
 from mpssl_hil.plugin import peer_bind_address
-from mpssl_hil.targets import RunResult, Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 

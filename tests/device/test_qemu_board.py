@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from mpssl_hil.emulators.qemu import QemuBoard
 from mpssl_hil.plugin import prepare_networked_board, qemu_board_target
-from mpssl_hil.qemu import QemuBoard
 
 
 def test_mpssl_qemu_json_and_mpremote(pytestconfig: pytest.Config) -> None:

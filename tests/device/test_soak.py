@@ -12,8 +12,8 @@ import socket
 import pytest
 from conftest import MEMORY_STREAMS, script
 
+from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.certs import Pki
-from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 

@@ -12,9 +12,9 @@ from conftest import script
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.certs import Identity, Pki
 from mpssl_hil.peers import TlsEchoServer, tls_client_exchange
-from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 ServerFactory = Callable[..., TlsEchoServer]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mpssl_hil.upstream_suites import (
+from mpssl_hil.suites.upstream import (
     MULTITEST_PATTERNS,
     RUN_TESTS_PATTERNS,
     Outcome,

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import pytest
 from conftest import MEMORY_STREAMS, script
 
-from mpssl_hil.board_target import SerialBoardTarget
+from mpssl_hil.board.serial import SerialBoardTarget
+from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import TlsEchoServer
-from mpssl_hil.targets import Target, UnixTarget
 
 pytestmark = pytest.mark.needs_micropython
 ServerFactory = Callable[..., TlsEchoServer]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mpssl_hil import fuzz_bytes
+from mpssl_hil.suites import fuzz_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOUT = Path(os.environ.get("MICROPY_DIR", Path.home() / ".cache" / "mpssl" / "micropython")).expanduser()

@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from mpssl_hil import board_target
-from mpssl_hil.board_target import RUN_DIRECTORY, S_IFDIR, BoardDirectory, Delivery, SerialBoardTarget
+from mpssl_hil.board import serial as board_target
+from mpssl_hil.board.serial import RUN_DIRECTORY, S_IFDIR, BoardDirectory, Delivery, SerialBoardTarget
 
 
 class Entry(NamedTuple):

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mpssl_hil.board_lock import BoardBusy, BoardLock, lock_path
+from mpssl_hil.board.lock import BoardBusy, BoardLock, lock_path
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from mpssl_hil.board_lock import BoardLock
+from mpssl_hil.board.lock import BoardLock
 lock = BoardLock(sys.argv[1], Path(sys.argv[2]))
 lock.acquire()
 print("held", flush=True)

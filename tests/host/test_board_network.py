@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from mpssl_hil.board_network import NetworkUnavailable, bring_up_board_network, bring_up_lan
+from mpssl_hil.board.network import NetworkUnavailable, bring_up_board_network, bring_up_lan
 
 
 class FakeLan:

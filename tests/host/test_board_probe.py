@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
-from mpssl_hil.board_probe import ProbeFailed, probe_board
+from mpssl_hil.board.probe import ProbeFailed, probe_board
 
 
 class SilentPort:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mpssl_hil.clock import (
+from mpssl_hil.board.clock import (
     ClockSkewError,
     ClockUnavailable,
     check_skew,

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from fake_micropython_board import FakeBoard, FakePort, board_modules
 
-from mpssl_hil import flash
-from mpssl_hil.external_tools import CommandTimedOut, ToolMissing, require_tool, run_command
-from mpssl_hil.flash import Flasher, FlashFailed
-from mpssl_hil.flash_plan import FlashPlan, PlanError, plan_flash
-from mpssl_hil.flashed_images import FlashedImage, FlashedImages, image_digest
-from mpssl_hil.usb_ids import identify_usb
+from mpssl_hil.board.usb_ids import identify_usb
+from mpssl_hil.flash import cli as flash
+from mpssl_hil.flash.cli import Flasher, FlashFailed
+from mpssl_hil.flash.images import FlashedImage, FlashedImages, image_digest
+from mpssl_hil.flash.plan import FlashPlan, PlanError, plan_flash
+from mpssl_hil.flash.tools import CommandTimedOut, ToolMissing, require_tool, run_command
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_BUILD = "v1.28.0 on 2026-11-01"

@@ -10,10 +10,10 @@ import pytest
 from fake_micropython_board import FakeBoard, FakePort, board_modules, fake_ssl
 from mpremote.transport import TransportError
 
-from mpssl_hil import inventory
-from mpssl_hil.board_probe import ProbeFailed, parse_probe_output, probe_board
-from mpssl_hil.inventory import Rig, RigError, discover_boards, format_table
-from mpssl_hil.usb_ids import identify_usb, vid_pid
+from mpssl_hil.board.probe import ProbeFailed, parse_probe_output, probe_board
+from mpssl_hil.board.usb_ids import identify_usb, vid_pid
+from mpssl_hil.rig import inventory
+from mpssl_hil.rig.inventory import Rig, RigError, discover_boards, format_table
 
 ROOT = Path(__file__).resolve().parents[2]
 PICO_SERIAL = "E6614C311B7D5A2B"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mpssl_hil.certs import Pki
+from mpssl_hil.common.ports import Transport
 from mpssl_hil.peers import (
     DtlsClient,
     DtlsServer,
@@ -19,7 +20,6 @@ from mpssl_hil.peers import (
     free_port,
     tls_client_exchange,
 )
-from mpssl_hil.ports import Transport
 
 PAYLOAD = b"hello from the host\n" * 50
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mpssl_hil.ports import Forwards, ServerPort
-from mpssl_hil.targets import UnixTarget
+from mpssl_hil.board.target import UnixTarget
+from mpssl_hil.common.ports import Forwards, ServerPort
 
 
 def test_forwards_hand_out_ports_in_turn() -> None:

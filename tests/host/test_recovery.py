@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mpssl_hil.recovery import BoardHealth, Quarantined, Recovery, recover, run_with_retry
-from mpssl_hil.targets import RunResult
+from mpssl_hil.board.recovery import BoardHealth, Quarantined, Recovery, recover, run_with_retry
+from mpssl_hil.board.target import RunResult
 
 
 class FakeBoard:

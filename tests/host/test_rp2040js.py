@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mpssl_hil.rp2040js import (
+from mpssl_hil.emulators.rp2040js import (
     BOOTROM_ENV,
     WRAPPER,
     WRAPPER_DIR,

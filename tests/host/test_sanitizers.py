@@ -11,7 +11,7 @@ FAKE_REPORTS = f"""
 import os
 import pytest
 from pathlib import Path
-from mpssl_hil.targets import UnixTarget
+from mpssl_hil.board.target import UnixTarget
 
 ASAN = '''
 import os, sys
@@ -51,7 +51,7 @@ def test_each_report_fails_its_test(pytester: pytest.Pytester, monkeypatch: pyte
     monkeypatch.setenv("ASAN_OPTIONS", "halt_on_error=1")
     pytester.makepyfile(FAKE_REPORTS)
     reports = pytester.path / "reports"
-    result = pytester.runpytest_subprocess("-p", "mpssl_hil.sanitizers", f"--sanitizer-reports={reports}")
+    result = pytester.runpytest_subprocess("-p", "mpssl_hil.suites.sanitizers", f"--sanitizer-reports={reports}")
     result.assert_outcomes(failed=3, passed=2)
     result.stdout.fnmatch_lines(["*sanitizer report(s) during call:*", "*ERROR: AddressSanitizer: heap-use-after-free*",
                                  "*stderr.txt ---", "*runtime error: shift exponent 70*"])

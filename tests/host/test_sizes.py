@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mpssl_hil.sizes import Size, image_size, table
+from mpssl_hil.suites.sizes import Size, image_size, table
 
 
 def fake_elf(tmp_path: Path, name: str, text_bytes: int) -> Path:
@@ -31,7 +31,7 @@ def test_table_differences(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     (root / "upstream" / "qemu-X").mkdir(parents=True)
     (root / "qemu-X" / "firmware.elf").write_bytes(ours.read_bytes())
     (root / "upstream" / "qemu-X" / "firmware.elf").write_bytes(upstream.read_bytes())
-    monkeypatch.setattr("mpssl_hil.sizes.image_size", lambda elf: image_size(elf, "size"))
+    monkeypatch.setattr("mpssl_hil.suites.sizes.image_size", lambda elf: image_size(elf, "size"))
     a, b = image_size(ours, "size"), image_size(upstream, "size")
     assert isinstance(a, Size) and a.text - b.text >= 40000
     lines = table(root, ["qemu:X", "rp2:MISSING"]).splitlines()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import select
 import socket
 import ssl
 import threading
+import time
 
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import SlowConsumer, SlowEchoServer, slow_echo_clients
@@ -15,21 +17,27 @@ FAST = SlowConsumer(read_size=4096, pause=0.0, io_timeout=10.0)
 
 
 def talk(tls: ssl.SSLSocket, index: int) -> bytes:
-    """What the board does: header, then the payload, reading the echo back while sending."""
+    """What the board does: header, then the payload, reading the echo back while sending. One thread
+    does both (an OpenSSL connection must not be read and written from two threads at once)."""
+    outgoing = memoryview(b"%04d" % index + PAYLOAD)
     echoed = bytearray()
-
-    def read() -> None:
-        while len(echoed) < len(PAYLOAD):
+    tls.setblocking(False)
+    deadline = time.monotonic() + 60  # generous: a loaded 2-core machine runs several emulators beside this
+    while len(echoed) < len(PAYLOAD):
+        assert time.monotonic() < deadline, f"the echo stopped after {len(echoed)} of {len(PAYLOAD)} bytes"
+        select.select([tls], [tls] if outgoing else [], [], 1.0)
+        if outgoing:
+            try:
+                outgoing = outgoing[tls.send(outgoing[:16384]):]
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+        try:
             data = tls.recv(65536)
-            if not data:
-                return
-            echoed.extend(data)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    tls.sendall(b"%04d" % index + PAYLOAD)
-    reader.join(60)  # generous: a loaded 2-core machine runs several emulators beside this
-    assert not reader.is_alive(), f"the echo stopped after {len(echoed)} of {len(PAYLOAD)} bytes"
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            continue
+        assert data, f"the server closed after {len(echoed)} of {len(PAYLOAD)} bytes"
+        echoed.extend(data)
+    tls.setblocking(True)
     return bytes(echoed)
 
 

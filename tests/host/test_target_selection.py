@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mpssl_hil.target_selection import TargetSpec, gc_heap_ids, parse_target, parse_targets, target_ids
+from mpssl_hil.plugin.selection import TargetSpec, gc_heap_ids, parse_target, parse_targets, target_ids
 
 
 def test_each_target_form_parses() -> None:

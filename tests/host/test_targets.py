@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mpssl_hil.faketime import FaketimeUnavailable, find_libfaketime
-from mpssl_hil.targets import RunResult, UnixTarget
+from mpssl_hil.board.faketime import FaketimeUnavailable, find_libfaketime
+from mpssl_hil.board.target import RunResult, UnixTarget
 
 PYTHON = Path(sys.executable)
 
@@ -145,6 +145,6 @@ def test_faketime_relative_shift(tmp_path: Path) -> None:
 
 
 def test_missing_libfaketime_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mpssl_hil.faketime._candidates", lambda: [Path("/nonexistent/libfaketime.so.1")])
+    monkeypatch.setattr("mpssl_hil.board.faketime._candidates", lambda: [Path("/nonexistent/libfaketime.so.1")])
     with pytest.raises(FaketimeUnavailable, match="faketime"):
         UnixTarget(PYTHON, faketime="-1d")

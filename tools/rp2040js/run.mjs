@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs an RP2040 firmware image on the rp2040js emulator, for mpssl's test runner
-// (tools/mpssl_hil/rp2040js.py). The board's USB CDC serial port is this process's stdin/stdout:
+// (tools/mpssl_hil/emulators/rp2040js.py). The board's USB CDC serial port is this process's stdin/stdout:
 // bytes read from stdin go to the board, bytes the board sends come out on stdout. The Python side
 // bridges them to a pseudo-terminal that mpremote opens. Status lines go to stderr; once the USB
 // serial port is configured, one line "READY" is printed there.

@@ -79,7 +79,7 @@ def epoch_datetime(epoch: int) -> dt.datetime:
 def write_data(fuzz_dir: Path, epoch: int) -> Path:
     """The PKI the binaries read, for the fixed clock `epoch`; kept while the epoch is the same (the
     recorded handshakes of a corpus hold its certificates)."""
-    from .certs import generate_pki
+    from mpssl_hil.certs import generate_pki
 
     data = fuzz_dir / "data"
     pki_dir = data / "pki"
@@ -104,7 +104,7 @@ def write_self_signed(directory: Path, now: dt.datetime) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-    from .certs import INTL_ATTRIBUTES
+    from mpssl_hil.certs import INTL_ATTRIBUTES
 
     key = ec.generate_private_key(ec.SECP256R1())
     (directory / "fuzz_leaf.key.pem").write_bytes(
@@ -341,7 +341,7 @@ def recheck_timeouts(run: FuzzRun, exe: str, env: dict[str, str], crashes: Path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mpssl_hil.fuzz_bytes", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mpssl_hil.suites.fuzz_bytes", description=__doc__.split("\n")[0])
     parser.add_argument("--fuzz-dir", type=Path, default=DEFAULT_FUZZ_DIR)
     parser.add_argument("--epoch", type=int, default=DEFAULT_EPOCH, help="the fuzz binaries' fixed clock")
     parser.add_argument("--cc", default="clang-14")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .faketime import faketime_environment
-from .ports import ServerPort, Transport, free_port
+from mpssl_hil.board.faketime import faketime_environment
+from mpssl_hil.common.ports import ServerPort, Transport, free_port
 
 ARGS_MODULE = "test_args.py"
 RESULT_PREFIX = "RESULT "

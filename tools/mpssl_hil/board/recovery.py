@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .targets import RunResult
+from mpssl_hil.board.target import RunResult
 
 
 class BoardLink(Protocol):

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
-from .board_probe import BoardProbe, ProbeFailed, probe_board
-from .clock import RawRepl
-from .usb_ids import UNKNOWN, identify_usb, vid_pid
+from mpssl_hil.board.clock import RawRepl
+from mpssl_hil.board.probe import BoardProbe, ProbeFailed, probe_board
+from mpssl_hil.board.usb_ids import UNKNOWN, identify_usb, vid_pid
 
 if sys.version_info >= (3, 11):
     import tomllib

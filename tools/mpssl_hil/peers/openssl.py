@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .peer_log import PeerLog
+from mpssl_hil.peers.log import PeerLog
 
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.S)
 _RECORD_HEADER = re.compile(r"^(<<<|>>>) .*content_type=22\)|^(<<<|>>>) .*Handshake")

@@ -22,8 +22,8 @@ import tty
 from collections.abc import Mapping
 from pathlib import Path
 
-from .board_target import Delivery
-from .child_process import die_with_parent
+from mpssl_hil.board.serial import Delivery
+from mpssl_hil.common.process import die_with_parent
 
 BOOTROM_ENV = "MPSSL_RP2040_BOOTROM"
 WRAPPER_DIR = Path(__file__).resolve().parent.parent / "rp2040js"

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .peer_log import PeerLog
-from .tls_peers import _send_close_notify
+from mpssl_hil.peers.log import PeerLog
+from mpssl_hil.peers.tls import _send_close_notify
 
 HEADER_SIZE = 4
 

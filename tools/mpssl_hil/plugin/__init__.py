@@ -9,21 +9,21 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from .board_link import SerialBoardLink
-from .board_network import NetworkUnavailable, bring_up_lan
-from .board_session import BoardSession, junit_properties, marker_skip_reason
-from .board_target import SerialBoardTarget
-from .certs import Pki, generate_pki
-from .clock import ClockUnavailable, set_clock
-from .dtls_peers import DtlsServer
-from .faketime import FaketimeUnavailable
-from .inventory import Rig, RigBoard, RigError
-from .ports import Transport, free_port
-from .qemu import QemuBoard, QemuUnavailable
-from .rp2040js import BOOTROM_ENV, Rp2040jsBoard, Rp2040jsUnavailable, bootrom_from
-from .target_selection import USAGE, TargetKind, TargetSpec, gc_heap_ids, parse_targets, target_ids
-from .targets import Target, UnixTarget
-from .tls_peers import TlsEchoServer
+from mpssl_hil.board.clock import ClockUnavailable, set_clock
+from mpssl_hil.board.faketime import FaketimeUnavailable
+from mpssl_hil.board.link import SerialBoardLink
+from mpssl_hil.board.network import NetworkUnavailable, bring_up_lan
+from mpssl_hil.board.serial import SerialBoardTarget
+from mpssl_hil.board.target import Target, UnixTarget
+from mpssl_hil.certs import Pki, generate_pki
+from mpssl_hil.common.ports import Transport, free_port
+from mpssl_hil.emulators.qemu import QemuBoard, QemuUnavailable
+from mpssl_hil.emulators.rp2040js import BOOTROM_ENV, Rp2040jsBoard, Rp2040jsUnavailable, bootrom_from
+from mpssl_hil.peers.dtls import DtlsServer
+from mpssl_hil.peers.tls import TlsEchoServer
+from mpssl_hil.plugin.selection import USAGE, TargetKind, TargetSpec, gc_heap_ids, parse_targets, target_ids
+from mpssl_hil.plugin.session import BoardSession, junit_properties, marker_skip_reason
+from mpssl_hil.rig.inventory import Rig, RigBoard, RigError
 
 NO_MICROPYTHON = "no build/unix/micropython: run `make` with a MicroPython checkout (MICROPY_DIR)"
 MARKERS = (

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from .peer_log import PeerLog
+from mpssl_hil.peers.log import PeerLog
 
 
 @dataclass

@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
-from .board_link import SerialBoardLink
-from .board_lock import BoardBusy, BoardLock
-from .board_network import bring_up_board_network
-from .board_probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output, probe_board
-from .board_target import SerialBoardTarget
-from .clock import set_clock
-from .inventory import PortInfo, Rig, serial_ports
-from .target_selection import TargetSpec
-from .targets import Target, UnixTarget
-from .usb_ids import identify_usb
+from mpssl_hil.board.clock import set_clock
+from mpssl_hil.board.link import SerialBoardLink
+from mpssl_hil.board.lock import BoardBusy, BoardLock
+from mpssl_hil.board.network import bring_up_board_network
+from mpssl_hil.board.probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output, probe_board
+from mpssl_hil.board.serial import SerialBoardTarget
+from mpssl_hil.board.target import Target, UnixTarget
+from mpssl_hil.board.usb_ids import identify_usb
+from mpssl_hil.plugin.selection import TargetSpec
+from mpssl_hil.rig.inventory import PortInfo, Rig, serial_ports
 
 INBOUND = "inbound"  # host clients reach servers on the board (needs("inbound"))
 BOARD_SILENCE_TIMEOUT = 120.0  # a real board that prints nothing for this long counts as hung
@@ -93,8 +93,8 @@ class BoardSession:
 
     def _flash(self, spec: TargetSpec, key: str) -> None:
         """--flash: write the board's image (rig.toml says which) unless it already runs it."""
-        from .flash import FLASH_ERRORS, Flasher, flash_device
-        from .flashed_images import FlashedImages, default_cache_path
+        from mpssl_hil.flash.cli.cli import FLASH_ERRORS, Flasher, flash_device
+        from mpssl_hil.flash.images import FlashedImages, default_cache_path
 
         try:
             flash_device(Flasher(FlashedImages(default_cache_path())), key, self.rig.find(key))

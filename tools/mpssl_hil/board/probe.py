@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from mpremote.transport import TransportError, TransportExecError  # type: ignore[import-untyped]
 
-from .clock import RawRepl
+from mpssl_hil.board.clock import RawRepl
 
 CAPABILITIES = ("dtls", "tls13", "lan", "wlan", "rtc")
 

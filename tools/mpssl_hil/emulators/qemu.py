@@ -18,8 +18,8 @@ import threading
 import time
 from pathlib import Path
 
-from .child_process import die_with_parent
-from .ports import Forwards
+from mpssl_hil.common.ports import Forwards
+from mpssl_hil.common.process import die_with_parent
 
 QEMU_SYSTEM = "qemu-system-arm"
 MACHINE = "mps2-an385"

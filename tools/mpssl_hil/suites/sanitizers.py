@@ -1,4 +1,4 @@
-"""pytest plugin for `make test-sanitize` (`-p mpssl_hil.sanitizers`): a sanitizer report fails the test during
+"""pytest plugin for `make test-sanitize` (`-p mpssl_hil.suites.sanitizers`): a sanitizer report fails the test during
 which it was written, whatever that test checks.
 
 On the SANITIZE=1 builds a report ends the process (halt_on_error, abort_on_error) and RunResult.check() fails

@@ -28,9 +28,10 @@ from typing import Protocol, TypeVar
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
-from .board_probe import BoardProbe
-from .external_tools import CommandTimedOut, Runner, ToolFinder, ToolMissing, find_tool, require_tool, run_command
-from .flash_plan import (
+from mpssl_hil.board.probe import BoardProbe
+from mpssl_hil.board.usb_ids import UNKNOWN, identify_usb
+from mpssl_hil.flash.images import FlashedImage, FlashedImages, board_key, default_cache_path, image_digest
+from mpssl_hil.flash.plan import (
     FlashPlan,
     PlanError,
     dfu_util_command,
@@ -40,9 +41,16 @@ from .flash_plan import (
     plan_flash,
     st_flash_command,
 )
-from .flashed_images import FlashedImage, FlashedImages, board_key, default_cache_path, image_digest
-from .inventory import BoardConnection, PortInfo, Rig, RigBoard, RigError, probe_port, serial_ports
-from .usb_ids import UNKNOWN, identify_usb
+from mpssl_hil.flash.tools import (
+    CommandTimedOut,
+    Runner,
+    ToolFinder,
+    ToolMissing,
+    find_tool,
+    require_tool,
+    run_command,
+)
+from mpssl_hil.rig.inventory import BoardConnection, PortInfo, Rig, RigBoard, RigError, probe_port, serial_ports
 
 BOOTLOADER_SOURCE = "import machine\nmachine.bootloader()\n"
 UF2_DRIVE_LABELS = ("RPI-RP2", "RP2350")

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .child_process import die_with_parent
+from mpssl_hil.common.process import die_with_parent
 
 DEFAULT_MICROPY_DIR = Path.home() / ".cache" / "mpssl" / "micropython"
 

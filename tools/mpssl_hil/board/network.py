@@ -8,7 +8,7 @@ import ast
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
-from .clock import RawRepl
+from mpssl_hil.board.clock import RawRepl
 
 LAN_UP_SOURCE = """
 import network, time

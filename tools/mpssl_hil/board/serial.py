@@ -24,10 +24,10 @@ from typing import Any, Literal, Protocol
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
 
-from .board_link import SerialBoardLink
-from .ports import Forwards, ServerPort, Transport
-from .recovery import BoardHealth, Recovery, recover, run_with_retry
-from .targets import ARGS_MODULE, RunningScript, RunResult, Target, prepare_workdir
+from mpssl_hil.board.link import SerialBoardLink
+from mpssl_hil.board.recovery import BoardHealth, Recovery, recover, run_with_retry
+from mpssl_hil.board.target import ARGS_MODULE, RunningScript, RunResult, Target, prepare_workdir
+from mpssl_hil.common.ports import Forwards, ServerPort, Transport
 
 MOUNT = "/remote"
 RUN_DIRECTORY = "/mpssl-run"

@@ -57,7 +57,7 @@ from tlslite.utils.keyfactory import parsePEMKey
 from tlslite.x509 import X509
 from tlslite.x509certchain import X509CertChain
 
-from .peer_log import PeerLog
+from mpssl_hil.peers.log import PeerLog
 
 # Record content types and the TLS 1.2 version bytes.
 CHANGE_CIPHER_SPEC = 20

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .usb_ids import UsbIdentity
+from mpssl_hil.board.usb_ids import UsbIdentity
 
 FAMILY_METHODS = {"esp32": ("esptool",), "rp2": ("picotool", "uf2"), "stm32": ("dfu-util", "st-flash")}
 IMAGE_NAMES = {"esptool": "firmware.bin", "picotool": "firmware.uf2", "uf2": "firmware.uf2",

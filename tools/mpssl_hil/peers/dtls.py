@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from .openssl_process import OpensslProcess, cert_args, hello_verify_requests, openssl_binary
-from .peer_log import PeerLog
-from .ports import free_port, udp_port_in_use
+from mpssl_hil.common.ports import free_port, udp_port_in_use
+from mpssl_hil.peers.log import PeerLog
+from mpssl_hil.peers.openssl import OpensslProcess, cert_args, hello_verify_requests, openssl_binary
 
 
 @dataclass

@@ -4,11 +4,11 @@ TLS peers use CPython's `ssl` (tls_peers.py; slow_echo.py, the slow reader of ba
 DTLS peers drive the `openssl` command line tool (dtls_peers.py, which explains how its server echoes).
 """
 
-from .dtls_peers import DtlsClient, DtlsClientResult, DtlsConnection, DtlsServer
-from .peer_log import PeerLog
-from .ports import free_port
-from .slow_echo import SlowConsumer, SlowEchoConnection, SlowEchoServer, slow_echo_clients
-from .tls_peers import TlsConnection, TlsEchoServer, TlsExchange, TlsExchangeError, tls_client_exchange
+from mpssl_hil.common.ports import free_port
+from mpssl_hil.peers.dtls import DtlsClient, DtlsClientResult, DtlsConnection, DtlsServer
+from mpssl_hil.peers.log import PeerLog
+from mpssl_hil.peers.slow_echo import SlowConsumer, SlowEchoConnection, SlowEchoServer, slow_echo_clients
+from mpssl_hil.peers.tls import TlsConnection, TlsEchoServer, TlsExchange, TlsExchangeError, tls_client_exchange
 
 __all__ = [
     "DtlsClient",
