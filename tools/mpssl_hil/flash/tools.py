@@ -4,12 +4,16 @@ them, and `run_command`, the one function through which every one of them runs (
 from __future__ import annotations
 
 import shlex
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
+
+from mpssl_hil.common import tools as common
+from mpssl_hil.common.tools import CommandTimedOut, ToolMissing
+
+__all__ = ["TOOL_SOURCES", "CommandTimedOut", "Runner", "ToolFinder", "ToolMissing", "find_tool", "missing_tool",
+           "require_tool", "run_command", "tool_directories"]
 
 # Where each tool comes from, for the message when it is missing.
 TOOL_SOURCES = {
@@ -18,14 +22,6 @@ TOOL_SOURCES = {
     "dfu-util": "the Debian package dfu-util",
     "st-flash": "the Debian package stlink-tools",
 }
-
-
-class ToolMissing(RuntimeError):
-    """A flashing tool is not installed; the message says which package provides it."""
-
-
-class CommandTimedOut(RuntimeError):
-    pass
 
 
 class Runner(Protocol):
@@ -42,17 +38,11 @@ def tool_directories() -> list[Path]:
 
 
 def find_tool(name: str) -> str | None:
-    for directory in tool_directories():
-        candidate = directory / name
-        if candidate.is_file() and shutil.which(str(candidate)):
-            return str(candidate)
-    return shutil.which(name)
+    return common.find_tool(name, tool_directories())
 
 
 def missing_tool(name: str) -> ToolMissing:
-    source = TOOL_SOURCES.get(name, "its package")
-    return ToolMissing(f"{name} is not installed (looked in {', '.join(map(str, tool_directories()))} and PATH); "
-                       f"it comes with {source}")
+    return common.missing_tool(name, TOOL_SOURCES.get(name, "its package"), tool_directories())
 
 
 def require_tool(name: str, which: ToolFinder = find_tool) -> str:
@@ -67,10 +57,4 @@ def run_command(command: Sequence[str], *, timeout: float | None = None, quiet: 
     progress), or discarded when `quiet`; return its exit status."""
     if not quiet:
         print(f"$ {shlex.join(command)}", flush=True)
-    sink = subprocess.DEVNULL if quiet else None
-    try:
-        return subprocess.run(list(command), timeout=timeout, check=False, stdout=sink, stderr=sink).returncode
-    except FileNotFoundError as e:
-        raise missing_tool(Path(command[0]).name) from e
-    except subprocess.TimeoutExpired as e:
-        raise CommandTimedOut(f"{shlex.join(command)} did not finish within {timeout:g}s") from e
+    return common.run_tool(command, timeout=timeout, missing=missing_tool, quiet=quiet).returncode
