@@ -118,6 +118,12 @@ class FakeBoard:
     def exec(self, command: str) -> bytes:
         return self._run(command)
 
+    def exec_raw(self, command: str, timeout: float | None = 10, data_consumer: Any = None) -> tuple[bytes, bytes]:
+        try:
+            return self._run(command), b""
+        except TransportExecError as e:
+            return bytes(e.status_code), str(e.error_output).encode()  # mpremote passes the output first
+
     def exec_raw_no_follow(self, command: str) -> None:
         self._run(command)
 

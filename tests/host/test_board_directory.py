@@ -222,7 +222,7 @@ class FakeTransport(FakeBoard):
 @pytest.fixture
 def fake_transport(monkeypatch: pytest.MonkeyPatch) -> type[FakeTransport]:
     FakeTransport.instances = []
-    monkeypatch.setattr(board_target, "SerialTransport", FakeTransport)
+    monkeypatch.setattr(board_target, "open_transport", lambda device, read_timeout=None: FakeTransport(device))
     return FakeTransport
 
 

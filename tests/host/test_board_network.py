@@ -38,6 +38,7 @@ class FakeLan:
 class FakeBoard:
     def __init__(self, lan: FakeLan) -> None:
         self.lan = lan
+        self.answer_timeouts: list[float | None] = []  # exec_raw's deadline for each snippet
 
     def enter_raw_repl(self, soft_reset: bool = True) -> None:
         assert not soft_reset
@@ -66,6 +67,10 @@ class FakeBoard:
                     sys.modules[name] = module
         return out.getvalue().encode()
 
+    def exec_raw(self, command: str, timeout: float | None = 10, data_consumer: object = None) -> tuple[bytes, bytes]:
+        self.answer_timeouts.append(timeout)
+        return self.exec(command), b""
+
 
 def test_waits_for_dhcp_and_returns_the_address() -> None:
     lan = FakeLan(connects_after=3)
@@ -87,3 +92,11 @@ def test_wifi_without_credentials_says_which_variables_to_set() -> None:
         bring_up_board_network(FakeBoard(FakeLan(connects_after=0)), frozenset({"wlan"}), {})
     with pytest.raises(NetworkUnavailable, match="neither network.LAN nor network.WLAN"):
         bring_up_board_network(FakeBoard(FakeLan(connects_after=0)), frozenset({"dtls"}), {})
+
+
+def test_the_answer_deadline_covers_the_boards_own_wait() -> None:
+    """mpremote's default answer deadline is 10 s: a 30 s Wi-Fi join (or a 20 s DHCP wait) must get its
+    whole wait plus a margin, or the join is cut short on the host side."""
+    board = FakeBoard(FakeLan(connects_after=0))
+    bring_up_lan(board, timeout=25)
+    assert board.answer_timeouts and all(t is not None and t >= 25 for t in board.answer_timeouts)

@@ -18,7 +18,7 @@ class SilentPort:
     def exit_raw_repl(self) -> None:
         pass
 
-    def exec(self, command: str) -> bytes:
+    def exec_raw(self, command: str, timeout: float | None = 10, data_consumer: object = None) -> tuple[bytes, bytes]:
         raise AssertionError("not reached")
 
 

@@ -9,6 +9,7 @@ import io
 import sys
 import types
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,9 @@ class FakeBoard:
         with fake_machine(self.rtc), contextlib.redirect_stdout(out):
             exec(command, {})
         return out.getvalue().replace("\n", "\r\n").encode()
+
+    def exec_raw(self, command: str, timeout: float | None = 10, data_consumer: Any = None) -> tuple[bytes, bytes]:
+        return self.exec(command), b""
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-from typing import Protocol
+
+from mpssl_hil.board.repl import RawRepl, run_raw
 
 UTC = dt.timezone.utc
 DEFAULT_MAX_SKEW = dt.timedelta(seconds=5)
@@ -22,16 +23,6 @@ class ClockUnavailable(RuntimeError):
 
 class ClockSkewError(AssertionError):
     """The board's clock did not take the time it was given."""
-
-
-class RawRepl(Protocol):
-    """What this module needs of an mpremote transport."""
-
-    def enter_raw_repl(self, soft_reset: bool = True) -> None: ...
-
-    def exit_raw_repl(self) -> None: ...
-
-    def exec(self, command: str) -> bytes: ...
 
 
 def rtc_fields(utc: dt.datetime) -> tuple[int, ...]:
@@ -61,17 +52,9 @@ def parse_rtc_output(output: bytes) -> dt.datetime:
         raise ClockSkewError(f"the board's RTC answered {text!r}, not a datetime tuple") from e
 
 
-def _exec(transport: RawRepl, source: str) -> bytes:
-    transport.enter_raw_repl(soft_reset=False)
-    try:
-        return transport.exec(source)
-    finally:
-        transport.exit_raw_repl()
-
-
 def read_clock(transport: RawRepl) -> dt.datetime:
     """The board's RTC, read as UTC."""
-    return parse_rtc_output(_exec(transport, READ_SOURCE))
+    return parse_rtc_output(run_raw(transport, READ_SOURCE))
 
 
 def set_clock(transport: RawRepl, utc: dt.datetime | None = None,
@@ -81,7 +64,7 @@ def set_clock(transport: RawRepl, utc: dt.datetime | None = None,
     round trip took), ClockUnavailable when the board has no RTC."""
     target = (utc or dt.datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     started = dt.datetime.now(UTC)
-    if _exec(transport, set_source(target)).strip() == _NO_RTC.encode():
+    if run_raw(transport, set_source(target)).strip() == _NO_RTC.encode():
         raise ClockUnavailable("the board has no machine.RTC, so its clock cannot be set")
     shown = read_clock(transport)
     elapsed = dt.datetime.now(UTC) - started

@@ -8,7 +8,7 @@ import ast
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
-from mpssl_hil.board.clock import RawRepl
+from mpssl_hil.board.repl import RawRepl, run_raw
 
 LAN_UP_SOURCE = """
 import network, time
@@ -21,6 +21,9 @@ print(repr((lan.isconnected(), lan.status(), lan.ipconfig('addr4')[0])))
 """
 
 
+ANSWER_MARGIN = 15.0  # seconds beyond the board's own wait for its answer to arrive
+
+
 class NetworkUnavailable(RuntimeError):
     pass
 
@@ -31,13 +34,10 @@ def bring_up_lan(transport: RawRepl, timeout: float = 20.0) -> str:
 
 
 def _run_up(transport: RawRepl, source: str, interface: str, timeout: float) -> str:
-    transport.enter_raw_repl(soft_reset=False)
-    try:
-        output = transport.exec(source)
+    try:  # the board waits up to `timeout` itself: the answer's deadline leaves room for that
+        output = run_raw(transport, source, timeout=timeout + ANSWER_MARGIN)
     except TransportError as e:  # e.g. the firmware has no such interface
         raise NetworkUnavailable(f"{interface} failed on the board: {e}") from e
-    finally:
-        transport.exit_raw_repl()
     try:
         connected, status, address = ast.literal_eval(output.decode(errors="replace").strip())
     except (ValueError, SyntaxError) as e:

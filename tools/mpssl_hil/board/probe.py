@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from mpremote.transport import TransportError, TransportExecError  # type: ignore[import-untyped]
 
-from mpssl_hil.board.clock import RawRepl
+from mpssl_hil.board.repl import RawRepl, run_raw
 
 CAPABILITIES = ("dtls", "tls13", "lan", "wlan", "rtc")
 
@@ -106,11 +106,7 @@ def probe_board(transport: RawRepl) -> BoardProbe:
     chatter = io.StringIO()  # mpremote prints what it read when the raw REPL does not come up
     try:
         with contextlib.redirect_stdout(chatter):
-            transport.enter_raw_repl(soft_reset=False)
-            try:
-                output = transport.exec(PROBE_SOURCE)
-            finally:
-                transport.exit_raw_repl()
+            output = run_raw(transport, PROBE_SOURCE)
     except TransportExecError as e:
         last_line = (str(e.error_output).strip().splitlines() or ["?"])[-1]
         raise ProbeFailed(f"the probe raised on the board: {last_line}") from e

@@ -26,6 +26,7 @@ from mpremote.transport_serial import SerialTransport  # type: ignore[import-unt
 
 from mpssl_hil.board.link import SerialBoardLink
 from mpssl_hil.board.recovery import BoardHealth, Recovery, recover, run_with_retry
+from mpssl_hil.board.repl import open_transport
 from mpssl_hil.board.target import ARGS_MODULE, RunningScript, RunResult, Target, prepare_workdir
 from mpssl_hil.common.ports import Forwards, ServerPort, Transport
 
@@ -235,7 +236,7 @@ class SerialBoardTarget(Target):
         self._host_address = host_address
         self.workdir_root = workdir_root
         self.delivery = delivery
-        self.transport = SerialTransport(device, baudrate=115200)
+        self.transport = open_transport(device)
         self.directory = BoardDirectory(self.transport) if delivery == "copy" else None
         self.retries: list[str] = []  # runs retried after an infrastructure failure, for the report
         self.transcript: Path | None = None  # where each run's REPL transcript is appended (per test)

@@ -29,6 +29,7 @@ from typing import Protocol, TypeVar
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
 from mpssl_hil.board.probe import BoardProbe
+from mpssl_hil.board.repl import open_transport
 from mpssl_hil.board.usb_ids import UNKNOWN, identify_usb
 from mpssl_hil.flash.images import FlashedImage, FlashedImages, board_key, default_cache_path, image_digest
 from mpssl_hil.flash.plan import (
@@ -76,9 +77,7 @@ class BoardLink(BoardConnection, Protocol):
 
 
 def open_board_link(device: str) -> BoardLink:
-    from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
-
-    link: BoardLink = SerialTransport(device, baudrate=115200, timeout=5.0)
+    link: BoardLink = open_transport(device, read_timeout=5.0)
     return link
 
 

@@ -20,6 +20,7 @@ from mpssl_hil.board.link import SerialBoardLink
 from mpssl_hil.board.lock import BoardBusy, BoardLock
 from mpssl_hil.board.network import bring_up_board_network
 from mpssl_hil.board.probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output, probe_board
+from mpssl_hil.board.repl import run_raw
 from mpssl_hil.board.serial import SerialBoardTarget
 from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.board.usb_ids import identify_usb
@@ -152,11 +153,7 @@ def run_source(target: Target, source: str) -> str:
     """Run a few lines of MicroPython on the target and return what they printed."""
     if isinstance(target, SerialBoardTarget):
         with target.idle_transport() as transport:
-            transport.enter_raw_repl(soft_reset=False)
-            try:
-                return bytes(transport.exec(source)).decode(errors="replace")
-            finally:
-                transport.exit_raw_repl()
+            return run_raw(transport, source).decode(errors="replace")
     with tempfile.TemporaryDirectory() as scratch:
         script = Path(scratch) / "probe_source.py"
         script.write_text(source)
