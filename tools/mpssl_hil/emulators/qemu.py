@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from mpssl_hil.common.ports import Forwards
-from mpssl_hil.common.process import die_with_parent
+from mpssl_hil.common.process import die_with_parent, stop_process
 
 QEMU_SYSTEM = "qemu-system-arm"
 MACHINE = "mps2-an385"
@@ -46,6 +46,7 @@ class QemuBoard:
         self.serial = ""
         self.log = bytearray()
         self._process: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
 
     @property
     def host_address(self) -> str:
@@ -76,7 +77,8 @@ class QemuBoard:
                     self.serial = match.group(1).decode()
                     found.set()
 
-        threading.Thread(target=read_output, name="qemu-output", daemon=True).start()
+        self._reader = threading.Thread(target=read_output, name="qemu-output", daemon=True)
+        self._reader.start()
         if not found.wait(self.start_timeout):
             self.stop()
             raise QemuUnavailable(f"QEMU did not open a serial pty: {self.log.decode(errors='replace')}")
@@ -92,13 +94,8 @@ class QemuBoard:
         return self._process is not None and self._process.poll() is None
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            stop_process(self._process, 5, readers=[self._reader] if self._reader else [])
 
     def __enter__(self) -> QemuBoard:
         self.start()

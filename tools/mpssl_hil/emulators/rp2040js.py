@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mpssl_hil.board.serial import Delivery
-from mpssl_hil.common.process import die_with_parent
+from mpssl_hil.common.process import die_with_parent, stop_process
 
 BOOTROM_ENV = "MPSSL_RP2040_BOOTROM"
 WRAPPER_DIR = Path(__file__).resolve().parent.parent / "rp2040js"
@@ -82,6 +82,7 @@ class Rp2040jsBoard:
         self.serial = ""
         self.log = bytearray()
         self._process: subprocess.Popen[bytes] | None = None
+        self._threads: list[threading.Thread] = []
         self._master = -1
         self._slave = -1
         self._stopping = threading.Event()
@@ -108,9 +109,13 @@ class Rp2040jsBoard:
                                          preexec_fn=die_with_parent(),
                                          stderr=subprocess.PIPE, cwd=self.wrapper_dir)
         ready = threading.Event()
-        threading.Thread(target=self._read_log, args=(ready,), name="rp2040js-log", daemon=True).start()
-        threading.Thread(target=self._to_board, name="rp2040js-in", daemon=True).start()
-        threading.Thread(target=self._from_board, name="rp2040js-out", daemon=True).start()
+        self._threads = [
+            threading.Thread(target=self._read_log, args=(ready,), name="rp2040js-log", daemon=True),
+            threading.Thread(target=self._to_board, name="rp2040js-in", daemon=True),
+            threading.Thread(target=self._from_board, name="rp2040js-out", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
         deadline_hit = not ready.wait(self.start_timeout + 5)
         if deadline_hit or self._process.poll() is not None:
             self.stop()
@@ -158,13 +163,9 @@ class Rp2040jsBoard:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            # the copying threads end first (EOF from the wrapper, the _stopping flag), then the pipes close
+            stop_process(self._process, 5, readers=self._threads)
         for fd in (self._master, self._slave):
             if fd >= 0:
                 try:

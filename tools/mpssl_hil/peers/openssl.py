@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from mpssl_hil.common.process import stop_process
 from mpssl_hil.peers.log import PeerLog
 
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.S)
@@ -95,27 +96,18 @@ class OpensslProcess:
 
     def stop(self, grace: float = 5.0) -> int:
         """Terminate (then kill) the process; return its exit code after its output was read."""
-        if self.running():
-            self.proc.terminate()
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        return self.finish(grace)
-
-    def finish(self, grace: float = 5.0) -> int:
-        """Wait for the process to exit by itself and for its output to be read."""
-        try:
-            rc = self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        for t in self._readers:
-            t.join(grace)
-        if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.close_stdin()
+        rc = stop_process(self.proc, grace, readers=self._readers)
         self.log.add(f"exit code {rc}")
         return rc
+
+    def finish(self, grace: float = 5.0) -> int:
+        """Wait up to `grace` seconds for the process to exit by itself, then stop it; return its exit code
+        after its output was read."""
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.log.add(f"still running after {grace} s: stopping it")
+        return self.stop(grace)
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
