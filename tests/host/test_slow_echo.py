@@ -7,9 +7,9 @@ import select
 import socket
 import ssl
 import threading
-import time
 
 from mpssl_hil.certs import Pki
+from mpssl_hil.common.waiting import wait_until
 from mpssl_hil.peers import SlowConsumer, SlowEchoServer, slow_echo_clients
 
 PAYLOAD = bytes(range(256)) * 200  # 51200 bytes
@@ -21,10 +21,10 @@ def talk(tls: ssl.SSLSocket, index: int) -> bytes:
     does both (an OpenSSL connection must not be read and written from two threads at once)."""
     outgoing = memoryview(b"%04d" % index + PAYLOAD)
     echoed = bytearray()
-    tls.setblocking(False)
-    deadline = time.monotonic() + 60  # generous: a loaded 2-core machine runs several emulators beside this
-    while len(echoed) < len(PAYLOAD):
-        assert time.monotonic() < deadline, f"the echo stopped after {len(echoed)} of {len(PAYLOAD)} bytes"
+
+    def step() -> bool:
+        """One turn: wait for the socket, send what fits, read what came; True once all came back."""
+        nonlocal outgoing
         select.select([tls], [tls] if outgoing else [], [], 1.0)
         if outgoing:
             try:
@@ -34,9 +34,14 @@ def talk(tls: ssl.SSLSocket, index: int) -> bytes:
         try:
             data = tls.recv(65536)
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            continue
+            return False
         assert data, f"the server closed after {len(echoed)} of {len(PAYLOAD)} bytes"
         echoed.extend(data)
+        return len(echoed) >= len(PAYLOAD)
+
+    tls.setblocking(False)
+    # generous: a loaded 2-core machine runs several emulators beside this; select does the pausing
+    wait_until(step, 60, interval=0, message=lambda: f"the echo stopped after {len(echoed)} of {len(PAYLOAD)} bytes")
     tls.setblocking(True)
     return bytes(echoed)
 

@@ -1,11 +1,14 @@
-"""Ports: finding a free TCP or UDP port on the host, and the ports board-side servers listen on."""
+"""Ports: finding a free TCP or UDP port on the host, connecting to one once a server listens there, and
+the ports board-side servers listen on."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from mpssl_hil.common.waiting import Deadline, wait_until
 
 Transport = Literal["tcp", "udp"]
 
@@ -28,6 +31,31 @@ def udp_port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return True
         return False
+
+
+def connect_when_listening(host: str, port: int, timeout: float,
+                           prepare: Callable[[socket.socket], None] | None = None) -> socket.socket:
+    """A TCP connection to host:port, tried again while nobody listens there yet (refused; reset or timed
+    out: QEMU's port forward accepts and then drops the connection while no server on the board
+    listens) until `timeout` seconds, then WaitTimeout. `prepare` sets options on each new socket before
+    it connects (a receive buffer must be set before, it decides the TCP window scale). The socket
+    returned keeps its connect timeout: callers set their own."""
+    budget = Deadline(timeout)
+
+    def attempt() -> socket.socket:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        try:
+            if prepare is not None:
+                prepare(sock)
+            sock.settimeout(budget.remaining(floor=0.5))
+            sock.connect((host, port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    return wait_until(attempt, timeout, message=f"nobody accepted on {host}:{port}",
+                      retry_on=(ConnectionRefusedError, ConnectionResetError, TimeoutError))
 
 
 @dataclass(frozen=True)

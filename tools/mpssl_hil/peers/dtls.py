@@ -16,14 +16,15 @@ server busy with it, so a test that kills its client should start a fresh server
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from mpssl_hil.common.ports import free_port, udp_port_in_use
+from mpssl_hil.common.waiting import Deadline, WaitTimeout, wait_until
 from mpssl_hil.peers.log import PeerLog
 from mpssl_hil.peers.openssl import OpensslProcess, cert_args, hello_verify_requests, openssl_binary
 
@@ -97,14 +98,13 @@ class DtlsServer:
         self.stop()
 
     def start(self, ready_timeout: float = 10.0) -> None:
-        self._process = OpensslProcess(self._args, self.log, self._on_stdout, self._on_stderr)
-        deadline = time.monotonic() + ready_timeout
-        while not udp_port_in_use(self.port, self.host):
-            if not self._process.running() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"openssl s_server did not bind UDP {self.host}:{self.port}\n"
-                                   f"{self.log.text()}")
-            time.sleep(0.05)
+        process = self._process = OpensslProcess(self._args, self.log, self._on_stdout, self._on_stderr)
+        with contextlib.suppress(WaitTimeout):  # bound, exited or neither: told apart below
+            wait_until(lambda: udp_port_in_use(self.port, self.host) or not process.running(), ready_timeout,
+                       interval=0.05)
+        if not udp_port_in_use(self.port, self.host):
+            self.stop()
+            raise RuntimeError(f"openssl s_server did not bind UDP {self.host}:{self.port}\n{self.log.text()}")
         self.log.add(f"listening on udp {self.host}:{self.port}")
         self.log.add(f"message dump in {self.msgfile}")
 
@@ -213,17 +213,20 @@ class DtlsClient:
         """Send `payload`, collect up to `expect` (default len(payload)) bytes, then close (close_notify).
         Retries from scratch while the server's port is refused, until `timeout`."""
         expect = len(payload) if expect is None else expect
-        deadline = time.monotonic() + timeout
-        attempts = 0
-        while True:
-            attempts += 1
-            result = self._attempt(payload, expect, deadline, attempts)
-            refused = not result.handshake_ok and "errno=111" in result.log
-            if not refused or time.monotonic() >= deadline:
-                return result
-            time.sleep(0.2)
+        budget = Deadline(timeout)
+        results: list[DtlsClientResult] = []
 
-    def _attempt(self, payload: bytes, expect: int, deadline: float, attempts: int) -> DtlsClientResult:
+        def answered() -> DtlsClientResult | None:
+            results.append(self._attempt(payload, expect, budget, len(results) + 1))
+            refused = not results[-1].handshake_ok and "errno=111" in results[-1].log
+            return None if refused else results[-1]
+
+        try:
+            return wait_until(answered, timeout, interval=0.2)
+        except WaitTimeout:
+            return results[-1]  # refused until the end
+
+    def _attempt(self, payload: bytes, expect: int, budget: Deadline, attempts: int) -> DtlsClientResult:
         state: dict[str, str] = {}
         received = bytearray()
         changed = threading.Condition()
@@ -242,7 +245,7 @@ class DtlsClient:
         process = self._process = OpensslProcess(self._args, self.log, on_stdout, on_stderr)
         process.write(payload)
         with changed:
-            while len(received) < expect and process.running() and time.monotonic() < deadline:
+            while len(received) < expect and process.running() and not budget.expired():
                 changed.wait(0.1)
         process.close_stdin()  # s_client answers EOF on stdin with close_notify and exits
         returncode = process.finish()

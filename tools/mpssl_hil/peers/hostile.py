@@ -57,6 +57,8 @@ from tlslite.utils.keyfactory import parsePEMKey
 from tlslite.x509 import X509
 from tlslite.x509certchain import X509CertChain
 
+from mpssl_hil.common.ports import connect_when_listening
+from mpssl_hil.common.waiting import Deadline
 from mpssl_hil.peers.log import PeerLog
 
 # Record content types and the TLS 1.2 version bytes.
@@ -529,8 +531,8 @@ def read_handshake_message(sock: socket.socket, timeout: float) -> bytes:
     """The first handshake message the peer sends (header included), read record by record."""
     data = b""
     handshake = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    budget = Deadline(timeout)
+    while not budget.expired():
         parsed, data = parse_records(data)
         for content_type, payload in parsed:
             if content_type != HANDSHAKE:
@@ -697,22 +699,11 @@ class ClientCaseResult:
         return alerts_in(self.received)
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return socket.create_connection((host, port), timeout=max(0.5, deadline - time.monotonic()))
-        except (ConnectionRefusedError, ConnectionResetError, TimeoutError):
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
-
-
 def _read_server_flight(sock: socket.socket, timeout: float) -> bytes:
     """The board's reply to a ClientHello, up to and including ServerHelloDone (or its alert, or its close)."""
     data = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    budget = Deadline(timeout)
+    while not budget.expired():
         parsed, _rest = parse_records(data)
         handshake = b"".join(p for t, p in parsed if t == HANDSHAKE)
         if any(t == ALERT for t, _ in parsed) or _has_message(handshake, HandshakeType.server_hello_done):
@@ -769,7 +760,7 @@ def hostile_client_case(name: str, host: str, port: int, steps: Sequence[ClientS
     after which callables (`encrypted`, `raw`, `app_data`, `read_app_data`) act on the session; then read what
     the board sends until it closes (or `timeout`)."""
     result = ClientCaseResult(name)
-    sock = _connect(host, port, timeout)
+    sock = connect_when_listening(host, port, timeout)
     sock.settimeout(timeout)
     connection: TLSConnection | None = None
     try:
@@ -917,6 +908,7 @@ def dtls_client_hello_flood(host: str, port: int, total: int = 2000, sources: in
     result = FloodResult(sources=sources)
     socks = []
     started = time.monotonic()
+    budget = Deadline(deadline_s)
     try:
         for _ in range(sources):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -926,7 +918,7 @@ def dtls_client_hello_flood(host: str, port: int, total: int = 2000, sources: in
         outstanding = 0
         last_answer = time.monotonic()
         while result.sent < total or outstanding > 0:
-            if time.monotonic() - started > deadline_s:
+            if budget.expired():
                 result.stopped_early = f"deadline of {deadline_s}s"
                 break
             while result.sent < total and outstanding < window:

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from mpssl_hil.common.ports import connect_when_listening
+from mpssl_hil.common.waiting import Deadline
 from mpssl_hil.peers.log import PeerLog
 from mpssl_hil.peers.tls import _send_close_notify
 
@@ -111,27 +113,6 @@ def _small_receive_buffer(sock: socket.socket, size: int) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
-def _connect(host: str, port: int, receive_buffer: int, timeout: float) -> socket.socket:
-    """Connect with a small receive buffer (set before connect: it decides the TCP window scale),
-    retrying until `timeout` while nobody listens yet."""
-    deadline = time.monotonic() + timeout
-    while True:
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        _small_receive_buffer(sock, receive_buffer)
-        sock.settimeout(max(0.5, deadline - time.monotonic()))
-        try:
-            sock.connect((host, port))
-            return sock
-        except (TimeoutError, ConnectionRefusedError, ConnectionResetError) as e:
-            sock.close()
-            if time.monotonic() >= deadline:
-                raise ConnectionError(f"nobody accepted on {host}:{port} within {timeout}s: {e}") from e
-            time.sleep(0.1)
-        except BaseException:
-            sock.close()
-            raise
-
-
 class SlowEchoServer:
     """Accepts TLS connections and echoes slowly on each, one thread per connection; `connections`
     holds a `SlowEchoConnection` per accepted client."""
@@ -174,9 +155,9 @@ class SlowEchoServer:
             pass
         self._listener.close()
         self._accepting.join(timeout=5)
-        deadline = time.monotonic() + self.consumer.io_timeout + 5
+        budget = Deadline(self.consumer.io_timeout + 5)
         for t in self._threads:
-            t.join(timeout=max(0.1, deadline - time.monotonic()))
+            t.join(timeout=budget.remaining(floor=0.1))
         self.log.add("stopped")
 
     def wait_for_connections(self, n: int, timeout: float) -> list[SlowEchoConnection]:
@@ -233,7 +214,8 @@ def slow_echo_clients(host: str, port: int, count: int, cafile: Path, server_hos
 
     def run(record: SlowEchoConnection) -> None:
         try:
-            sock = _connect(host, port, consumer.receive_buffer, connect_timeout)
+            sock = connect_when_listening(host, port, connect_timeout,  # the small buffer: before connect
+                                          lambda s: _small_receive_buffer(s, consumer.receive_buffer))
         except OSError as e:
             record.error = f"connect: {e}"
             record.done = True
@@ -255,7 +237,7 @@ def slow_echo_clients(host: str, port: int, count: int, cafile: Path, server_hos
                for i, r in enumerate(records)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + timeout
+    budget = Deadline(timeout)
     for t in threads:
-        t.join(timeout=max(0.1, deadline - time.monotonic()))
+        t.join(timeout=budget.remaining(floor=0.1))
     return records

@@ -6,12 +6,13 @@ import hashlib
 import socket
 import ssl
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from mpssl_hil.common.ports import connect_when_listening
+from mpssl_hil.common.waiting import WaitTimeout
 from mpssl_hil.peers.log import PeerLog
 
 
@@ -252,16 +253,10 @@ def tls_client_exchange(
 
 
 def _connect_with_retry(host: str, port: int, timeout: float) -> socket.socket:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return socket.create_connection((host, port), timeout=max(0.5, deadline - time.monotonic()))
-        except (TimeoutError, ConnectionRefusedError, ConnectionResetError) as e:
-            if time.monotonic() >= deadline:
-                raise TlsExchangeError(
-                    "connect", f"nobody accepted on {host}:{port} within {timeout}s: {e}"
-                ) from e
-            time.sleep(0.1)
+    try:
+        return connect_when_listening(host, port, timeout)
+    except WaitTimeout as e:
+        raise TlsExchangeError("connect", str(e)) from e
 
 
 def _read_up_to(tls: ssl.SSLSocket, n: int) -> bytes:
