@@ -11,12 +11,14 @@ from mpssl_hil.board.target import RunResult
 class FakeBoard:
     """A board that answers again only after `recovers_at` (a step name), or never (None).
 
-    `can_hard_reset` says whether a hard reset is available; `reconnect_fails` makes the port
-    disappear after a reset (the USB serial number is not found again)."""
+    `can_hard_reset` and `can_power_cycle` say whether those steps are available; `reconnect_fails` makes
+    the port disappear after a reset (the USB serial number is not found again)."""
 
-    def __init__(self, recovers_at: str | None, can_hard_reset: bool = True, reconnect_fails: bool = False) -> None:
+    def __init__(self, recovers_at: str | None, can_hard_reset: bool = True, reconnect_fails: bool = False,
+                 can_power_cycle: bool = False) -> None:
         self.recovers_at = recovers_at
         self.can_hard_reset = can_hard_reset
+        self.can_power_cycle = can_power_cycle
         self.reconnect_fails = reconnect_fails
         self.log: list[str] = []
         self.alive = False
@@ -46,6 +48,13 @@ class FakeBoard:
             return False
         self.connected = False
         self._did("hard reset")
+        return True
+
+    def power_cycle(self) -> bool:
+        if not self.can_power_cycle:
+            return False
+        self.connected = False
+        self._did("power cycle")
         return True
 
     def reconnect(self) -> None:
@@ -80,7 +89,17 @@ def test_a_reset_that_drops_the_link_reconnects_before_probing() -> None:
 def test_a_board_without_hard_reset_says_so() -> None:
     recovery = recover(FakeBoard(None, can_hard_reset=False))
     assert not recovery.recovered
-    assert recovery.steps[-1] == "hard reset: not available on this board"
+    assert recovery.steps[-2:] == ["hard reset: not available on this board",
+                                   "power cycle: not available on this board"]
+
+
+def test_the_power_cycle_is_the_last_rung() -> None:
+    board = FakeBoard("power cycle", can_power_cycle=True)
+    recovery = recover(board)
+    assert recovery.recovered
+    assert board.log[-6:] == ["hard reset", "reconnect", "probe", "power cycle", "reconnect", "probe"]
+    assert recovery.steps == ["Ctrl-C: no answer", "soft reset: no answer", "machine.reset(): no answer",
+                              "hard reset: no answer", "power cycle: the board answers"]
 
 
 def test_a_port_that_does_not_come_back_is_reported() -> None:

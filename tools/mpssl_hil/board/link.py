@@ -17,18 +17,24 @@ class SerialBoardLink:
     number, or a restarted emulator's new pty.  `restart_emulator` (emulated boards) replaces
     `machine.reset()`, which would end the emulator, and the DTR/RTS pulse as the hard reset.
     `pulse_reset` says the board resets on an RTS pulse (ESP32 dev boards behind a USB-UART bridge).
-    `prepare(transport)` runs after every reconnect: the board's clock and network, as at the start."""
+    `prepare(transport)` runs after every reconnect: the board's clock and network, as at the start.
+    `cycle_power` (a board behind a switchable USB hub, board/power.py) turns the board's power off and on;
+    the reconnect after it waits up to `power_reconnect_timeout`, since the board enumerates anew."""
 
     def __init__(self, transport: SerialTransport, open_port: Callable[[], str],
                  prepare: Callable[[Any], None] | None = None,
                  restart_emulator: Callable[[], None] | None = None, pulse_reset: bool = False,
-                 reconnect_timeout: float = 15.0) -> None:
+                 reconnect_timeout: float = 15.0, cycle_power: Callable[[], None] | None = None,
+                 power_reconnect_timeout: float = 30.0) -> None:
         self.transport = transport
         self.open_port = open_port
         self.prepare = prepare
         self.restart_emulator = restart_emulator
         self.pulse_reset = pulse_reset
         self.reconnect_timeout = reconnect_timeout
+        self.cycle_power = cycle_power
+        self.power_reconnect_timeout = power_reconnect_timeout
+        self._next_reconnect_timeout: float | None = None  # a longer wait after a power cycle
 
     def responsive(self, timeout: float) -> bool:
         try:
@@ -63,12 +69,32 @@ class SerialBoardLink:
         self.transport.serial.rts = False
         return True
 
+    def power_cycle(self) -> bool:
+        if self.cycle_power is None:
+            return False
+        try:
+            self.transport.close()  # let go of the port first, so that it comes back under the same name
+        except Exception:  # the old link may already be gone
+            pass
+        try:
+            self.cycle_power()
+        except Exception:
+            try:  # the power stayed on: the board is where it was, and later recoveries need its link
+                self.transport = SerialTransport(self.open_port(), baudrate=115200)
+            except Exception:  # reported by the next recovery, which reconnects
+                pass
+            raise
+        self._next_reconnect_timeout = max(self.reconnect_timeout, self.power_reconnect_timeout)
+        return True
+
     def reconnect(self) -> None:
         try:
             self.transport.close()
         except Exception:  # the old link may already be gone
             pass
-        deadline = time.monotonic() + self.reconnect_timeout
+        timeout = self._next_reconnect_timeout or self.reconnect_timeout
+        self._next_reconnect_timeout = None
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 self.transport = SerialTransport(self.open_port(), baudrate=115200)

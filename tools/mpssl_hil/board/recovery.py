@@ -1,7 +1,8 @@
 """Getting a hung board back: the recovery ladder, and quarantine for a board that keeps failing.
 
 The ladder tries each step until the board answers at the raw REPL again:
-Ctrl-C → soft reset → `machine.reset()` → hard reset (DTR/RTS, esptool, or restarting an emulator).
+Ctrl-C → soft reset → `machine.reset()` → hard reset (DTR/RTS, esptool, or restarting an emulator) →
+power cycle (uhubctl switching the board's port of a USB hub, board/power.py).
 After a reset that drops the USB link the port is found again by its USB serial number, since the
 operating system may give it another name.  A board whose recovery fails `limit` times is quarantined
 for the rest of the run: its tests skip with the reason instead of each waiting for a dead board."""
@@ -34,6 +35,10 @@ class BoardLink(Protocol):
     def hard_reset(self) -> bool:
         """Reset the board from outside; False when this board has no way to."""
 
+    def power_cycle(self) -> bool:
+        """Turn the board's power off and on; False when this board has no way to (rig.toml gives
+        no hub port for it)."""
+
     def reconnect(self) -> None:
         """Open the link again, finding the port anew (by USB serial number on a real board)."""
 
@@ -59,6 +64,7 @@ LADDER = (
     Rung("soft reset", lambda link: link.soft_reset(), drops_link=False),
     Rung("machine.reset()", lambda link: link.machine_reset(), drops_link=True),
     Rung("hard reset", lambda link: link.hard_reset(), drops_link=True),
+    Rung("power cycle", lambda link: link.power_cycle(), drops_link=True),
 )
 
 
