@@ -18,10 +18,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import errno
-import fcntl
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +29,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mpssl_hil.common.process import die_with_parent
+from filelock import FileLock, Timeout
+
+from mpssl_hil.common.process import die_with_parent, stop_process
 
 DEFAULT_MICROPY_DIR = Path.home() / ".cache" / "mpssl" / "micropython"
 
@@ -99,8 +99,8 @@ class _Completed:
 
 
 def _run(argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: float) -> _Completed:
-    """Run a command with stdout and stderr together; after `timeout` seconds kill its whole process
-    group (the runners start micropython instances of their own)."""
+    """Run a command with stdout and stderr together; after `timeout` seconds stop its whole process
+    group (the runners start micropython instances of their own) and keep what it printed until then."""
     start = time.monotonic()
     with subprocess.Popen(list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, start_new_session=True,
@@ -108,10 +108,9 @@ def _run(argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: float) ->
         try:
             out, _ = proc.communicate(timeout=timeout)
             returncode: int | None = proc.returncode
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
+        except subprocess.TimeoutExpired as e:
+            out = e.output or b""  # communicate() keeps what it read before it gave up
+            stop_process(proc, 5, group=True)
             returncode = None
     return _Completed(returncode, out.decode(errors="backslashreplace"), time.monotonic() - start)
 
@@ -334,19 +333,14 @@ def multitest_port(timeout: float = 600.0) -> Iterator[int]:
     """Hold MULTITEST_PORT for one multitest: a lock file keeps a second pytest process (an xdist worker,
     another run) from starting a multitest at the same time; PortBusy when something else listens there."""
     path = Path(tempfile.gettempdir()) / f"mpssl-upstream-multitest-port-{MULTITEST_PORT}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = FileLock(path)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise PortBusy(f"another process held {path} for {timeout:.0f} s") from None
-                time.sleep(0.2)
+        lock.acquire(timeout=timeout, poll_interval=0.2)
+    except Timeout:
+        raise PortBusy(f"another process held {path} for {timeout:.0f} s") from None
+    try:
         if tcp_port_in_use(MULTITEST_PORT):
             raise PortBusy(f"TCP port {MULTITEST_PORT} is in use, and every upstream multitest listens on it")
         yield MULTITEST_PORT
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        lock.release()
