@@ -2,8 +2,9 @@
 
 `rig.toml` (see tools/rig.example.toml) names the boards of a rig and says how to find each one (its
 USB serial number, which survives replugging, or a fixed port), its port family, how to flash it and
-with which image, and capability overrides.  `discover_boards` joins that file with the serial ports
-pyserial lists and with what each board answers to a probe over its raw REPL (board_probe.py).
+with which image, capability overrides, and the USB hub port that power-cycles it (uhubctl).
+`discover_boards` joins that file with the serial ports pyserial lists and with what each board answers
+to a probe over its raw REPL (board_probe.py).
 `mpssl-rig list` prints the result; the test runner selects boards from it by family and capability."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
 from mpssl_hil.board.clock import RawRepl
+from mpssl_hil.board.power import DEFAULT_OFF_SECONDS, MAX_HUB_PORT, MAX_OFF_SECONDS, PowerSwitch, hub_location_problem
 from mpssl_hil.board.probe import BoardProbe, ProbeFailed, probe_board
 from mpssl_hil.board.usb_ids import UNKNOWN, identify_usb, vid_pid
 
@@ -49,6 +51,7 @@ class RigBoard:
     firmware: Path | None = None
     chip: str | None = None  # esptool's --chip, for esp32 boards
     capabilities: Mapping[str, bool] = field(default_factory=dict)  # True adds, False removes
+    power: PowerSwitch | None = None  # the hub port uhubctl power-cycles it on, as the ladder's last rung
 
     def matches(self, port: str | None, serial_number: str | None) -> bool:
         if self.serial_number is not None:
@@ -62,7 +65,40 @@ class RigBoard:
 
 
 _STRING_KEYS = ("name", "serial_number", "port", "family", "board", "flash_method", "firmware", "chip")
-_BOARD_KEYS = frozenset(_STRING_KEYS + ("capabilities",))
+_BOARD_KEYS = frozenset(_STRING_KEYS + ("capabilities", "power"))
+_POWER_KEYS = ("hub", "port", "off_seconds", "uhubctl")
+_POWER_EXAMPLE = '[board.power] with hub = "1-1.4" and port = 2'
+
+
+def _power_switch(power: Any, where: str, base: Path) -> PowerSwitch:
+    """`[board.power]`: the hub location and port that uhubctl switches, how long the power stays off,
+    and where uhubctl is when it is not on PATH or in /usr/sbin."""
+    where = f"{where}: power"
+    if not isinstance(power, dict):
+        raise RigError(f"{where} must be a table: {_POWER_EXAMPLE}")
+    unknown = sorted(set(power) - set(_POWER_KEYS))
+    if unknown:
+        raise RigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(_POWER_KEYS)})")
+    missing = [key for key in ("hub", "port") if key not in power]
+    if missing:
+        raise RigError(f"{where}: needs {' and '.join(missing)}: {_POWER_EXAMPLE} (`uhubctl` lists the hubs)")
+    hub, port = power["hub"], power["port"]
+    if not isinstance(hub, str):
+        raise RigError(f"{where}: hub must be a string like \"1-1.4\", not {hub!r}")
+    problem = hub_location_problem(hub)
+    if problem:
+        raise RigError(f"{where}: {problem}")
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= MAX_HUB_PORT:
+        raise RigError(f"{where}: port must be the hub's port number, 1 to {MAX_HUB_PORT}, not {port!r}")
+    off = power.get("off_seconds", DEFAULT_OFF_SECONDS)
+    if isinstance(off, bool) or not isinstance(off, int | float) or not 0 < off <= MAX_OFF_SECONDS:
+        raise RigError(f"{where}: off_seconds must be a number of seconds above 0 and at most "
+                       f"{MAX_OFF_SECONDS:g}, not {off!r}")
+    uhubctl = power.get("uhubctl")
+    if uhubctl is not None and (not isinstance(uhubctl, str) or not uhubctl):
+        raise RigError(f"{where}: uhubctl must be the path of the program, not {uhubctl!r}")
+    return PowerSwitch(hub=hub, port=port, off_seconds=float(off),
+                       uhubctl=None if uhubctl is None else base / Path(uhubctl).expanduser())
 
 
 def _rig_board(entry: Any, where: str, base: Path) -> RigBoard:
@@ -86,11 +122,12 @@ def _rig_board(entry: Any, where: str, base: Path) -> RigBoard:
     if not isinstance(capabilities, dict) or not all(isinstance(v, bool) for v in capabilities.values()):
         raise RigError(f"{where}: capabilities must be a table of name = true/false, e.g. {{ dtls = false }}")
     firmware = entry.get("firmware")
+    power = _power_switch(entry["power"], where, base) if "power" in entry else None
     return RigBoard(
         name=entry["name"], serial_number=entry.get("serial_number"), port=entry.get("port"),
         family=entry.get("family"), board=entry.get("board"), flash_method=method,
         firmware=None if firmware is None else (base / Path(firmware).expanduser()),
-        chip=entry.get("chip"), capabilities=dict(capabilities),
+        chip=entry.get("chip"), capabilities=dict(capabilities), power=power,
     )
 
 
@@ -202,6 +239,9 @@ class BoardInfo:
             "problem": self.problem,
             "flash_method": rig.flash_method if rig else None,
             "firmware": str(rig.firmware) if rig and rig.firmware else None,
+            "power": None if rig is None or rig.power is None else {
+                "hub": rig.power.hub, "port": rig.power.port, "off_seconds": rig.power.off_seconds,
+                "uhubctl": None if rig.power.uhubctl is None else str(rig.power.uhubctl)},
         }
 
 
@@ -284,6 +324,8 @@ def format_table(boards: Sequence[BoardInfo]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     descriptions = [f"{b.port}: {b.usb_description}" for b in boards if b.port and b.usb_description]
+    descriptions += [f"{b.name}: power-cycled by uhubctl at {b.rig_board.power.describe()}"
+                     for b in boards if b.rig_board is not None and b.rig_board.power is not None]
     return "\n".join(lines + ([""] + descriptions if descriptions else []))
 
 
