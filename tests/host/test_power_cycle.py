@@ -5,9 +5,11 @@ rig.toml's `[board.power]` and what `mpssl-rig list` shows of it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import stat
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,8 @@ from mpssl_hil.board.link import ALIVE, SerialBoardLink
 from mpssl_hil.board.power import PowerCycleFailed, PowerSwitch, cycle, power_cycler
 from mpssl_hil.board.recovery import recover
 from mpssl_hil.common.tools import CommandTimedOut, ToolMissing
+from mpssl_hil.plugin import session
+from mpssl_hil.plugin.selection import TargetSpec
 from mpssl_hil.plugin.session import find_port
 from mpssl_hil.rig import inventory
 from mpssl_hil.rig.inventory import Rig, RigError
@@ -295,6 +299,51 @@ def test_a_configured_uhubctl_is_run_and_not_the_one_on_path(tmp_path: Path, on_
 
 def test_no_power_config_no_cycler() -> None:
     assert power_cycler(None) is None
+
+
+def test_the_session_gives_a_rig_board_its_power_cycle(tmp_path: Path, on_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """BoardSession builds each real board's link with the power cycle of its `[board.power]`."""
+    program = fake_uhubctl(on_path)
+    rig = Rig.load(write_rig(tmp_path, f"""
+[[board]]
+name = "pico-w"
+serial_number = "{SERIAL}"
+power = {{ hub = "{HUB}", port = 2, off_seconds = 0.5 }}
+
+[[board]]
+name = "nucleo"
+port = "/dev/ttyACM3"
+"""))
+    links: dict[str, Callable[[object], SerialBoardLink]] = {}
+
+    class FakeTarget:
+        def __init__(self, device: str, name: str, link: Callable[[object], SerialBoardLink], **_: object) -> None:
+            links[name] = link
+
+        @contextlib.contextmanager
+        def idle_transport(self) -> Iterator[None]:
+            yield None
+
+    class FakeLock:
+        def __init__(self, key: str) -> None:
+            pass
+
+        def acquire(self, timeout: float) -> None:
+            pass
+
+    monkeypatch.setattr(session, "BoardLock", FakeLock)
+    monkeypatch.setattr(session, "SerialBoardTarget", FakeTarget)
+    monkeypatch.setattr(session, "find_port", lambda serial_number: "/dev/ttyACM0")
+    monkeypatch.setattr(session, "set_clock", lambda transport: None)
+    monkeypatch.setattr(session, "resets_on_rts", lambda device: False)
+    boards = session.BoardSession(None, rig)
+    boards.board(TargetSpec("id", SERIAL))
+    boards.board(TargetSpec("port", "/dev/ttyACM3"))
+    transport = types.SimpleNamespace(close=lambda: None)
+    assert links["pico-w"](transport).power_cycle() is True
+    assert calls(program) == [f"-l {HUB} -p 2 -a cycle -d 0.5"]
+    assert links["nucleo"](transport).power_cycle() is False
 
 
 @pytest.mark.skipif(shutil.which("uhubctl") is None and not Path("/usr/sbin/uhubctl").exists(),
