@@ -1,19 +1,17 @@
-"""The MCU firmware images, read from build/<port>-<BOARD>/firmware.elf: mpssl and mbedTLS are in,
-the built-in `tls` module is out, and no micropython-lib ssl.py is frozen. A board whose image was
-not built, or a machine without arm-none-eabi-nm, skips with a one-line reason."""
+"""The MCU firmware images, read from build/<port>-<BOARD>/firmware.elf (with pyelftools: no binutils
+of the image's architecture needed): mpssl and mbedTLS are in, the built-in `tls` module is out, and no
+micropython-lib ssl.py is frozen. A board whose image was not built skips with a one-line reason."""
 
 from __future__ import annotations
 
-import shutil
-import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from mpssl_hil.suites.elf import bytes_at, symbols
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
-ARM_NM = "arm-none-eabi-nm"
 
 RP2_BOARDS = ["RPI_PICO_W", "RPI_PICO2_W"]
 STM32_BOARDS = ["NUCLEO_F429ZI", "PYBD_SF2"]
@@ -37,55 +35,25 @@ def firmware_elf(port: str, board: str) -> Path:
     return elf
 
 
-def elf_symbols(elf: Path) -> dict[str, tuple[int, int]]:
-    """Every symbol of the image (global and local) as name -> (address, size)."""
-    if shutil.which(ARM_NM) is None:
-        pytest.skip(f"{ARM_NM} not found: install gcc-arm-none-eabi")
-    out = subprocess.run([ARM_NM, "-S", str(elf)], check=True, capture_output=True, text=True).stdout
-    symbols = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) == 4:  # address size type name (symbols without a size have 3 fields)
-            symbols[fields[3]] = (int(fields[0], 16), int(fields[1], 16))
-        elif len(fields) == 3:
-            symbols.setdefault(fields[2], (int(fields[0], 16), 0))
-    return symbols
-
-
-def elf_bytes_at(elf: Path, address: int, size: int) -> bytes:
-    """The initialised bytes at `address` of a 32-bit little-endian ELF (from its section table)."""
-    data = elf.read_bytes()
-    assert data[:4] == b"\x7fELF" and data[4] == 1 and data[5] == 1, f"{elf} is not a 32-bit little-endian ELF"
-    shoff = struct.unpack_from("<I", data, 0x20)[0]
-    shentsize, shnum = struct.unpack_from("<HH", data, 0x2E)
-    for i in range(shnum):
-        _, sh_type, sh_flags, sh_addr, sh_offset, sh_size = struct.unpack_from("<6I", data, shoff + i * shentsize)
-        progbits, alloc = sh_type == 1, sh_flags & 0x2
-        if progbits and alloc and sh_addr <= address and address + size <= sh_addr + sh_size:
-            start = sh_offset + address - sh_addr
-            return data[start : start + size]
-    raise AssertionError(f"no section of {elf} holds 0x{address:08x}+{size}")
-
-
-def frozen_module_names(elf: Path, symbols: dict[str, tuple[int, int]]) -> list[str]:
+def frozen_module_names(elf: Path, found: dict[str, tuple[int, int]]) -> list[str]:
     """The file names of the frozen modules, from MicroPython's mp_frozen_names table."""
-    assert "mp_frozen_names" in symbols, "the image has no frozen modules table (mp_frozen_names)"
-    address, size = symbols["mp_frozen_names"]
-    raw = elf_bytes_at(elf, address, size)
+    assert "mp_frozen_names" in found, "the image has no frozen modules table (mp_frozen_names)"
+    address, size = found["mp_frozen_names"]
+    raw = bytes_at(elf, address, size)
     return [name.decode() for name in raw.split(b"\0") if name]
 
 
 def check_mpssl_in_builtin_tls_out(port: str, board: str, port_hooks: list[str]) -> None:
-    symbols = elf_symbols(firmware_elf(port, board))
-    missing = [s for s in MPSSL_SYMBOLS + MBEDTLS_SYMBOLS + port_hooks if s not in symbols]
+    found = symbols(firmware_elf(port, board))
+    missing = [s for s in MPSSL_SYMBOLS + MBEDTLS_SYMBOLS + port_hooks if s not in found]
     assert not missing, f"{port}-{board} lacks {missing}"
-    builtin = [s for s in BUILTIN_TLS_SYMBOLS if s in symbols]
+    builtin = [s for s in BUILTIN_TLS_SYMBOLS if s in found]
     assert not builtin, f"{port}-{board} still contains the built-in tls module: {builtin}"
 
 
 def check_no_frozen_ssl(port: str, board: str, kept: list[str]) -> None:
     elf = firmware_elf(port, board)
-    names = frozen_module_names(elf, elf_symbols(elf))
+    names = frozen_module_names(elf, symbols(elf))
     # The rest of what the board freezes is still there...
     lost = [k for k in kept if k not in names]
     assert not lost, f"{port}-{board} no longer freezes {lost}: {names}"

@@ -4,21 +4,11 @@ board built from the same checkout, as a Markdown table."""
 from __future__ import annotations
 
 import argparse
-import subprocess
 from pathlib import Path
-from typing import NamedTuple
 
+from mpssl_hil.suites.elf import Size, image_size
 
-class Size(NamedTuple):
-    text: int
-    data: int
-    bss: int
-
-
-def image_size(elf: Path, size_tool: str = "arm-none-eabi-size") -> Size:
-    out = subprocess.run([size_tool, str(elf)], capture_output=True, text=True, check=True).stdout
-    fields = out.splitlines()[1].split()
-    return Size(int(fields[0]), int(fields[1]), int(fields[2]))
+__all__ = ["Size", "image_size", "table", "main"]
 
 
 def table(build_root: Path, boards: list[str]) -> str:
