@@ -26,7 +26,7 @@ from mpssl_hil.board.serial import Delivery
 from mpssl_hil.common.process import die_with_parent, stop_process
 
 BOOTROM_ENV = "MPSSL_RP2040_BOOTROM"
-WRAPPER_DIR = Path(__file__).resolve().parent.parent / "rp2040js"
+WRAPPER_DIR = Path(__file__).resolve().parents[2] / "rp2040js"  # tools/rp2040js
 WRAPPER = "run.mjs"
 PACKAGE = "rp2040js"
 READY = b"READY"

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HARNESSES = ("certs", "ciphers", "handshake")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]  # tools/mpssl_hil/suites/ -> the repository
 REGRESSIONS = REPO / "tests" / "fuzz" / "regressions"
 DEFAULT_FUZZ_DIR = REPO / "build" / "fuzz"
 DEFAULT_EPOCH = 1767225600  # 2026-01-01T00:00:00Z; the Makefile's FUZZ_EPOCH passes the same
