@@ -100,9 +100,17 @@ def test_wrapper_arguments() -> None:
     assert node_call("parseArgs", ["--firmware", "/f.bin", "--boot-timeout", "30"], {BOOTROM_ENV: "/env"}) == {
         "ok": {"bootrom": "/env", "firmware": "/f.bin", "bootTimeout": 30}}
     assert "MPSSL_RP2040_BOOTROM" in str(node_call("parseArgs", ["--firmware", "/f"], {})["error"])  # type: ignore[index]
-    assert "unknown argument" in str(node_call("parseArgs", ["--nope"], {})["error"])  # type: ignore[index]
-    assert "needs a value" in str(node_call("parseArgs", ["--bootrom"], {})["error"])  # type: ignore[index]
-    assert "positive" in str(node_call("parseArgs", ["--boot-timeout", "x"], {})["error"])  # type: ignore[index]
+    assert node_call("parseArgs", ["--bootrom", "/b", "--firmware", "/f", "--boot-timeout=2.5"], {}) == {
+        "ok": {"bootrom": "/b", "firmware": "/f", "bootTimeout": 2.5}}
+    errors = {tuple(argv): str(node_call("parseArgs", argv, {})["error"])  # type: ignore[index]
+              for argv in (["--nope"], ["--bootrom"], ["--firmware", "/f", "stray"], ["--boot-timeout", "x"],
+                           ["--help"], ["-h"])}
+    assert "Unknown option '--nope'" in errors[("--nope",)] and "usage: run.mjs" in errors[("--nope",)]
+    assert "'--bootrom <value>' argument missing" in errors[("--bootrom",)]
+    assert "Unexpected argument 'stray'" in errors[("--firmware", "/f", "stray")]
+    assert "positive" in errors[("--boot-timeout", "x")]
+    assert errors[("--help",)] == errors[("-h",)] and errors[("-h",)].startswith("usage: run.mjs")
+    assert all("\n" not in e for e in errors.values()), "one line each"
 
 
 @needs_wrapper

@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import process from 'node:process';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as parseCommandLine } from 'node:util';
 import { RP2040, USBCDC, ConsoleLogger, LogLevel } from 'rp2040js';
 
 export const USAGE = 'usage: run.mjs --bootrom <file> --firmware <file.uf2|.bin|.hex> [--boot-timeout <seconds>]';
@@ -28,35 +29,30 @@ const BOOTROM_SIZE = 16 * 1024;
 const CYCLE_NANOS = 8; // 125 MHz
 const UF2_MAGIC = [0x0a324655, 0x9e5d5157, 0x0ab16f30];
 
+const OPTIONS = {
+  bootrom: { type: 'string' },
+  firmware: { type: 'string' },
+  'boot-timeout': { type: 'string', default: '120' },
+  help: { type: 'boolean', short: 'h' },
+};
+
 /** Parses argv (without node and the script) and the environment; throws Error with a one-line reason. */
 export function parseArgs(argv, env = process.env) {
-  const options = { bootrom: env.MPSSL_RP2040_BOOTROM || '', firmware: '', bootTimeout: 120 };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let value;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const next = () => {
-      if (value !== undefined) return value;
-      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`);
-      return argv[++i];
-    };
-    switch (arg) {
-      case '--bootrom': options.bootrom = next(); break;
-      case '--firmware': options.firmware = next(); break;
-      case '--boot-timeout': {
-        const seconds = Number(next());
-        if (!(seconds > 0)) throw new Error('--boot-timeout must be a positive number of seconds');
-        options.bootTimeout = seconds;
-        break;
-      }
-      case '-h': case '--help': throw new Error(USAGE);
-      default: throw new Error(`unknown argument ${JSON.stringify(arg)}; ${USAGE}`);
-    }
+  let values;
+  try {
+    // strict: an unknown option, a missing value or a positional argument is an error
+    ({ values } = parseCommandLine({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (e) {
+    if (!String(e.code).startsWith('ERR_PARSE_ARGS_')) throw e;
+    throw new Error(`${e.message.split('\n')[0]}; ${USAGE}`);
   }
+  if (values.help) throw new Error(USAGE);
+  const options = {
+    bootrom: values.bootrom || env.MPSSL_RP2040_BOOTROM || '',
+    firmware: values.firmware || '',
+    bootTimeout: Number(values['boot-timeout']),
+  };
+  if (!(options.bootTimeout > 0)) throw new Error('--boot-timeout must be a positive number of seconds');
   if (!options.bootrom) {
     throw new Error('no RP2040 bootrom: pass --bootrom or set MPSSL_RP2040_BOOTROM');
   }
