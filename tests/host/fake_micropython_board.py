@@ -1,6 +1,7 @@
-"""A fake MicroPython board for the rig and flashing tests: an mpremote transport whose `exec` runs the
-code it is sent in CPython, where `import` sees only the stand-in modules the board was given (a module
-the board lacks raises ImportError as on the board), plus fake serial port listings."""
+"""The fake MicroPython board of the host tests (probe, rig, flashing, clock, network): an mpremote
+transport whose `exec` runs the code it is sent in CPython, where `import` sees only the stand-in modules
+the board was given (a module the board lacks raises ImportError as on the board), plus fake serial port
+listings. Tests give it the modules their code needs (`module()` makes one)."""
 
 from __future__ import annotations
 
@@ -70,14 +71,17 @@ def board_modules(platform: str = "rp2", version: tuple[Any, ...] = (1, 28, 0, "
 
 @dataclass
 class FakeBoard:
-    """One board behind a serial port.  `answers` False: the raw REPL never comes (a busy or dead board)."""
+    """One board behind a serial port.  `answers` False: the raw REPL never comes (a busy or dead board);
+    `chatter` is what mpremote prints of what it read from such a port before it gives up."""
 
     modules: dict[str, types.ModuleType | None] = field(default_factory=board_modules)
     answers: bool = True
+    chatter: bytes = b""
     in_raw_repl: bool = False
     in_bootloader: bool = False
     closed: bool = False
     executed: list[str] = field(default_factory=list)
+    answer_timeouts: list[float | None] = field(default_factory=list)  # exec_raw's deadline for each snippet
 
     def __post_init__(self) -> None:
         machine = self.modules.get("machine")
@@ -90,6 +94,8 @@ class FakeBoard:
     def enter_raw_repl(self, soft_reset: bool = True) -> None:
         assert not soft_reset, "probing and flashing must not soft-reset the board"
         if not self.answers or self.in_bootloader:
+            if self.chatter:
+                print(self.chatter)
             raise TransportError("could not enter raw repl")
         self.in_raw_repl = True
 
@@ -119,6 +125,7 @@ class FakeBoard:
         return self._run(command)
 
     def exec_raw(self, command: str, timeout: float | None = 10, data_consumer: Any = None) -> tuple[bytes, bytes]:
+        self.answer_timeouts.append(timeout)
         try:
             return self._run(command), b""
         except TransportExecError as e:

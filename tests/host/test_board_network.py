@@ -1,15 +1,12 @@
-"""board_network.bring_up_lan against a fake board: the code it sends runs in CPython with a fake
+"""board_network.bring_up_lan against the fake board: the code it sends runs in CPython with a fake
 `network` module whose interface connects after a number of polls, or never."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
 import time
-import types
 
 import pytest
+from fake_micropython_board import FakeBoard, module
 
 from mpssl_hil.board.network import NetworkUnavailable, bring_up_board_network, bring_up_lan
 
@@ -35,68 +32,38 @@ class FakeLan:
         return ("10.0.2.15", "255.255.255.0") if self.polls > (self.connects_after or 0) else ("0.0.0.0", "0.0.0.0")
 
 
-class FakeBoard:
-    def __init__(self, lan: FakeLan) -> None:
-        self.lan = lan
-        self.answer_timeouts: list[float | None] = []  # exec_raw's deadline for each snippet
-
-    def enter_raw_repl(self, soft_reset: bool = True) -> None:
-        assert not soft_reset
-
-    def exit_raw_repl(self) -> None:
-        pass
-
-    def exec(self, command: str) -> bytes:
-        network = types.ModuleType("network")
-        network.LAN = lambda: self.lan  # type: ignore[attr-defined]
-        board_time = types.ModuleType("time")
-        board_time.ticks_ms = lambda: int(time.monotonic() * 1000)  # type: ignore[attr-defined]
-        board_time.ticks_diff = lambda a, b: a - b  # type: ignore[attr-defined]
-        board_time.sleep_ms = lambda ms: time.sleep(ms / 1000)  # type: ignore[attr-defined]
-        out = io.StringIO()
-        saved = {name: sys.modules.get(name) for name in ("network", "time")}
-        sys.modules.update(network=network, time=board_time)
-        try:
-            with contextlib.redirect_stdout(out):
-                exec(command, {})
-        finally:
-            for name, module in saved.items():
-                if module is None:
-                    sys.modules.pop(name, None)
-                else:
-                    sys.modules[name] = module
-        return out.getvalue().encode()
-
-    def exec_raw(self, command: str, timeout: float | None = 10, data_consumer: object = None) -> tuple[bytes, bytes]:
-        self.answer_timeouts.append(timeout)
-        return self.exec(command), b""
+def lan_board(lan: FakeLan) -> FakeBoard:
+    """A board with `lan` as its network.LAN and MicroPython's millisecond ticks."""
+    board_time = module("time", ticks_ms=lambda: int(time.monotonic() * 1000), ticks_diff=lambda a, b: a - b,
+                        sleep_ms=lambda ms: time.sleep(ms / 1000))
+    return FakeBoard(modules={"network": module("network", LAN=lambda: lan), "time": board_time})
 
 
 def test_waits_for_dhcp_and_returns_the_address() -> None:
     lan = FakeLan(connects_after=3)
-    assert bring_up_lan(FakeBoard(lan), timeout=5) == "10.0.2.15"
+    assert bring_up_lan(lan_board(lan), timeout=5) == "10.0.2.15"
     assert lan.active_calls == [True] and lan.polls >= 4
 
 
 def test_no_address_in_time_is_a_clear_error() -> None:
     with pytest.raises(NetworkUnavailable, match=r"no address within 0.2s \(status 2\)"):
-        bring_up_lan(FakeBoard(FakeLan(connects_after=None)), timeout=0.2)
+        bring_up_lan(lan_board(FakeLan(connects_after=None)), timeout=0.2)
 
 
 def test_a_board_with_lan_uses_it() -> None:
-    assert bring_up_board_network(FakeBoard(FakeLan(connects_after=0)), frozenset({"lan", "wlan"}), {}) == "10.0.2.15"
+    assert bring_up_board_network(lan_board(FakeLan(connects_after=0)), frozenset({"lan", "wlan"}), {}) == "10.0.2.15"
 
 
 def test_wifi_without_credentials_says_which_variables_to_set() -> None:
     with pytest.raises(NetworkUnavailable, match="set MPSSL_WIFI_SSID and MPSSL_WIFI_PASSWORD"):
-        bring_up_board_network(FakeBoard(FakeLan(connects_after=0)), frozenset({"wlan"}), {})
+        bring_up_board_network(lan_board(FakeLan(connects_after=0)), frozenset({"wlan"}), {})
     with pytest.raises(NetworkUnavailable, match="neither network.LAN nor network.WLAN"):
-        bring_up_board_network(FakeBoard(FakeLan(connects_after=0)), frozenset({"dtls"}), {})
+        bring_up_board_network(lan_board(FakeLan(connects_after=0)), frozenset({"dtls"}), {})
 
 
 def test_the_answer_deadline_covers_the_boards_own_wait() -> None:
     """mpremote's default answer deadline is 10 s: a 30 s Wi-Fi join (or a 20 s DHCP wait) must get its
     whole wait plus a margin, or the join is cut short on the host side."""
-    board = FakeBoard(FakeLan(connects_after=0))
+    board = lan_board(FakeLan(connects_after=0))
     bring_up_lan(board, timeout=25)
     assert board.answer_timeouts and all(t is not None and t >= 25 for t in board.answer_timeouts)

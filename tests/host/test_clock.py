@@ -1,17 +1,12 @@
-"""clock.py against a fake board: the MicroPython code it sends runs in CPython with a stand-in
+"""clock.py against the fake board: the MicroPython code it sends runs in CPython with a stand-in
 `machine` module, so the set/read-back round trip and the skew check are exercised for real."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
-import sys
-import types
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from fake_micropython_board import FakeBoard, module
 
 from mpssl_hil.board.clock import (
     ClockSkewError,
@@ -45,45 +40,11 @@ class FakeRtc:
         return None
 
 
-class FakeBoard:
-    """An mpremote transport whose exec() runs the code in CPython with `machine.RTC` faked."""
-
-    def __init__(self, rtc: FakeRtc | None) -> None:
-        self.rtc = rtc
-        self.in_raw_repl = False
-
-    def enter_raw_repl(self, soft_reset: bool = True) -> None:
-        assert not soft_reset, "setting the clock must not reset the board"
-        self.in_raw_repl = True
-
-    def exit_raw_repl(self) -> None:
-        self.in_raw_repl = False
-
-    def exec(self, command: str) -> bytes:
-        assert self.in_raw_repl
-        out = io.StringIO()
-        with fake_machine(self.rtc), contextlib.redirect_stdout(out):
-            exec(command, {})
-        return out.getvalue().replace("\n", "\r\n").encode()
-
-    def exec_raw(self, command: str, timeout: float | None = 10, data_consumer: Any = None) -> tuple[bytes, bytes]:
-        return self.exec(command), b""
-
-
-@contextlib.contextmanager
-def fake_machine(rtc: FakeRtc | None) -> Iterator[None]:
-    module = types.ModuleType("machine")
-    if rtc is not None:
-        module.RTC = lambda: rtc  # type: ignore[attr-defined]
-    saved = sys.modules.get("machine")
-    sys.modules["machine"] = module
-    try:
-        yield
-    finally:
-        if saved is None:
-            del sys.modules["machine"]
-        else:
-            sys.modules["machine"] = saved
+def clock_board(rtc: FakeRtc | None) -> FakeBoard:
+    """A board whose machine.RTC is `rtc` (None: a machine module without RTC). The fake board refuses a
+    soft reset: setting the clock must not reset the board."""
+    machine = module("machine") if rtc is None else module("machine", RTC=lambda: rtc)
+    return FakeBoard(modules={"machine": machine})
 
 
 def test_rtc_fields_are_utc_with_monday_zero() -> None:
@@ -92,38 +53,39 @@ def test_rtc_fields_are_utc_with_monday_zero() -> None:
 
 
 def test_set_clock_writes_utc_and_reads_it_back() -> None:
-    board = FakeBoard(FakeRtc())
+    rtc = FakeRtc()
+    board = clock_board(rtc)
     when = dt.datetime(2026, 11, 26, 23, 59, 58, 900000, tzinfo=UTC)
     shown = set_clock(board, when)
-    assert board.rtc is not None and board.rtc.writes == [(2026, 11, 26, 3, 23, 59, 58, 0)]
+    assert rtc.writes == [(2026, 11, 26, 3, 23, 59, 58, 0)]
     assert shown == when.replace(microsecond=0)
     assert read_clock(board) == shown
     assert not board.in_raw_repl, "the raw REPL is left after each step"
 
 
 def test_set_clock_defaults_to_now() -> None:
-    board = FakeBoard(FakeRtc())
+    board = clock_board(FakeRtc())
     before = dt.datetime.now(UTC).replace(microsecond=0)
     shown = set_clock(board)
     assert before <= shown <= dt.datetime.now(UTC)
 
 
 def test_a_clock_that_does_not_take_the_time_fails_clearly() -> None:
-    board = FakeBoard(FakeRtc(ignores_writes=True))
+    board = clock_board(FakeRtc(ignores_writes=True))
     with pytest.raises(ClockSkewError, match=r"reads back 2000-01-01T00:00:00\+00:00"):
         set_clock(board, dt.datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def test_a_clock_off_by_more_than_the_bound_fails() -> None:
-    board = FakeBoard(FakeRtc(lag=dt.timedelta(seconds=-30)))
+    board = clock_board(FakeRtc(lag=dt.timedelta(seconds=-30)))
     with pytest.raises(ClockSkewError, match="allowed skew 5s"):
         set_clock(board, dt.datetime(2026, 1, 1, tzinfo=UTC))
-    assert set_clock(FakeBoard(FakeRtc(lag=dt.timedelta(seconds=-30))), dt.datetime(2026, 1, 1, tzinfo=UTC),
+    assert set_clock(clock_board(FakeRtc(lag=dt.timedelta(seconds=-30))), dt.datetime(2026, 1, 1, tzinfo=UTC),
                      max_skew=dt.timedelta(minutes=1))
 
 
 def test_a_board_without_rtc_says_so() -> None:
-    board = FakeBoard(None)
+    board = clock_board(None)
     with pytest.raises(ClockUnavailable, match="no machine.RTC"):
         set_clock(board)
     with pytest.raises(ClockUnavailable):
