@@ -160,15 +160,16 @@ def check(board: dict[str, Any], host: list[SlowEchoConnection], count: int, ela
 
 
 @pytest.mark.parametrize("run", RUNS)
-def test_board_client_streams_through_slow_host(networked_target: Target, pki: Pki, peer_log_dir: Path | None,
+@pytest.mark.needs("network")
+def test_board_client_streams_through_slow_host(target: Target, pki: Pki, peer_log_dir: Path | None,
                                                pytestconfig: pytest.Config, run: int) -> None:
     bind = peer_bind_address(pytestconfig)
     started = time.monotonic()
     with SlowEchoServer(pki.server_ec.chain, pki.server_ec.key, CONSUMER, host=bind, log_dir=peer_log_dir) as server:
-        args = board_args(networked_target, "client", SEED + run)
-        args.update(host=networked_target.host_address, port=server.port)
+        args = board_args(target, "client", SEED + run)
+        args.update(host=target.host_address, port=server.port)
         files = {"cafile": pki.root_ca.cert, **asyncio_sources()}
-        result = networked_target.run(script("asyncio_tls_echo.py"), args, files, timeout=RUN_TIMEOUT)
+        result = target.run(script("asyncio_tls_echo.py"), args, files, timeout=RUN_TIMEOUT)
         board = result.check().result()
         host = server.wait_for_connections(args["connections"], timeout=CONSUMER.io_timeout + 10)
     check(board, host, args["connections"], time.monotonic() - started)
@@ -176,14 +177,15 @@ def test_board_client_streams_through_slow_host(networked_target: Target, pki: P
 
 @pytest.mark.needs("inbound")
 @pytest.mark.parametrize("run", RUNS)
-def test_board_server_streams_to_slow_host_clients(networked_target: Target, pki: Pki, peer_log_dir: Path | None,
+@pytest.mark.needs("network")
+def test_board_server_streams_to_slow_host_clients(target: Target, pki: Pki, peer_log_dir: Path | None,
                                                    run: int) -> None:
     started = time.monotonic()
-    port = networked_target.server_port("tcp")
-    args = board_args(networked_target, "server", SEED + run)
+    port = target.server_port("tcp")
+    args = board_args(target, "server", SEED + run)
     args.update(host=port.board_host, port=port.board_port)
     files = {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key, **asyncio_sources()}
-    board_run = networked_target.start(script("asyncio_tls_echo.py"), args, files)
+    board_run = target.start(script("asyncio_tls_echo.py"), args, files)
     try:
         board_run.wait_for_output("LISTENING", timeout=60)
         host = slow_echo_clients(port.host, port.host_port, args["connections"], pki.root_ca.cert, consumer=CONSUMER,

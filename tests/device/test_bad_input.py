@@ -15,6 +15,7 @@ from conftest import MEMORY_STREAMS, script
 
 from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.certs import Pki
+from mpssl_hil.plugin import peer_bind_address
 
 pytestmark = pytest.mark.needs_micropython
 
@@ -61,8 +62,8 @@ def bad_input_files(pki: Pki) -> dict[str, Path]:
             "other_keyfile": pki.server_rsa.key}
 
 
-def test_bad_input_raises_clear_exceptions(offline_target: Target, pki: Pki) -> None:
-    run = offline_target.run(script("bad_input.py"), {}, bad_input_files(pki), modules=[MEMORY_STREAMS],
+def test_bad_input_raises_clear_exceptions(target: Target, pki: Pki) -> None:
+    run = target.run(script("bad_input.py"), {}, bad_input_files(pki), modules=[MEMORY_STREAMS],
                              timeout=300).check()
     assert run.stdout.rstrip().endswith("DONE")
     raised = {r["case"]: r["raised"] for r in run.results()}
@@ -79,9 +80,9 @@ def test_bad_input_raises_clear_exceptions(offline_target: Target, pki: Pki) -> 
 
 
 @pytest.fixture
-def garbage_server() -> Iterator[int]:
+def garbage_server(pytestconfig: pytest.Config) -> Iterator[int]:
     """A TCP server that answers anything with an HTTP error page, then closes."""
-    listener = socket.create_server(("127.0.0.1", 0))
+    listener = socket.create_server((peer_bind_address(pytestconfig), 0))
     listener.settimeout(30)
 
     def serve() -> None:
@@ -100,9 +101,10 @@ def garbage_server() -> Iterator[int]:
     thread.join(5)
 
 
-def test_plain_tcp_server_gives_clear_error(unix_target: UnixTarget, pki: Pki, garbage_server: int) -> None:
-    result = unix_target.run(script("tls_client.py"),
-                             {"host": "127.0.0.1", "port": garbage_server, "server_hostname": "localhost"},
+@pytest.mark.needs("network")
+def test_plain_tcp_server_gives_clear_error(target: Target, pki: Pki, garbage_server: int) -> None:
+    result = target.run(script("tls_client.py"),
+                             {"host": target.host_address, "port": garbage_server, "server_hostname": "localhost"},
                              {"cafile": pki.root_ca.cert}).check().result()
     assert result["ok"] is False and result["type"] == "SSLError" and result["is_oserror"]
     assert result["args"][1] == "MBEDTLS_ERR_SSL_INVALID_RECORD"

@@ -137,10 +137,10 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_bad_input_table(offline_target: Target, pki: Pki) -> None:
-    rows = observed(offline_target, pki)
+def test_bad_input_table(target: Target, pki: Pki) -> None:
+    rows = observed(target, pki)
     assert [(r["api"], r["given"], r["raised"]) for r in rows] == TABLE
-    if not isinstance(offline_target, UnixTarget):
+    if not isinstance(target, UnixTarget):
         return
     page = render(rows)
     if os.environ.get("MPSSL_WRITE_DOCS") == "1":

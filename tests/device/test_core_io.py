@@ -40,8 +40,8 @@ def cases(run: RunResult) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def core_io(offline_target: Target, pki: Pki) -> dict[str, dict[str, Any]]:
-    return cases(offline_target.run(script("core_io.py"), {}, core_io_files(pki), modules=[MEMORY_STREAMS],
+def core_io(target: Target, pki: Pki) -> dict[str, dict[str, Any]]:
+    return cases(target.run(script("core_io.py"), {}, core_io_files(pki), modules=[MEMORY_STREAMS],
                                     timeout=300).check())
 
 
@@ -133,8 +133,8 @@ EXPECTED_LIFETIMES: dict[str, dict[str, Any]] = {
 }
 
 
-def test_changing_or_releasing_a_context_never_touches_its_sockets(offline_target: Target, pki: Pki) -> None:
-    run = offline_target.run(script("context_lifetime.py"), {}, lifetime_files(pki), modules=[MEMORY_STREAMS],
+def test_changing_or_releasing_a_context_never_touches_its_sockets(target: Target, pki: Pki) -> None:
+    run = target.run(script("context_lifetime.py"), {}, lifetime_files(pki), modules=[MEMORY_STREAMS],
                              timeout=300).check()
     assert cases(run) == EXPECTED_LIFETIMES
 
@@ -185,9 +185,9 @@ def test_ctrl_c_in_a_blocking_dtls_handshake(unix_target: UnixTarget, pki: Pki) 
     assert result["hellos_sent"] >= 2, "the ClientHello was resent on the DTLS timer while waiting"
 
 
-def test_getpeercert_decodes_every_string_type(offline_target: Target, pki: Pki) -> None:
+def test_getpeercert_decodes_every_string_type(target: Target, pki: Pki) -> None:
     files = {"certfile": pki.server_intl.chain, "keyfile": pki.server_intl.key, "cafile": pki.root_ca.cert}
-    result = offline_target.run(script("peer_cert_strings.py"), {}, files, modules=[MEMORY_STREAMS],
+    result = target.run(script("peer_cert_strings.py"), {}, files, modules=[MEMORY_STREAMS],
                                 timeout=120).check().result()
     # CPython's own decoding of the same certificate is the reference.
     expected = ssl._ssl._test_decode_cert(str(pki.server_intl.cert))  # type: ignore[attr-defined]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from errno import ECONNREFUSED
 
 import pytest
 from conftest import MEMORY_STREAMS, script
@@ -12,17 +10,19 @@ from conftest import MEMORY_STREAMS, script
 from mpssl_hil.board.target import RunningScript, Target, UnixTarget
 from mpssl_hil.certs import Pki
 from mpssl_hil.common.ports import ServerPort
+from mpssl_hil.common.waiting import wait_until
 from mpssl_hil.peers import DtlsClient, DtlsServer
 from mpssl_hil.peers.udp_relay import LossyUdpRelay
 
 pytestmark = [pytest.mark.needs_micropython, pytest.mark.needs("dtls")]
 
 
-def test_board_client_to_openssl_server(networked_target: Target, dtls_server: Callable[..., DtlsServer],
+@pytest.mark.needs("network")
+def test_board_client_to_openssl_server(target: Target, dtls_server: Callable[..., DtlsServer],
                                         pki: Pki) -> None:
     server = dtls_server(pki.server_ec.chain, pki.server_ec.key)
-    result = networked_target.run(script("dtls_client.py"),
-                             {"host": networked_target.host_address,
+    result = target.run(script("dtls_client.py"),
+                             {"host": target.host_address,
                               "port": server.port, "server_hostname": "localhost",
                               "message": "hello from the board\n"},
                              {"cafile": pki.root_ca.cert}, timeout=60).check().result()
@@ -32,11 +32,12 @@ def test_board_client_to_openssl_server(networked_target: Target, dtls_server: C
     assert server.hello_verify_requests_sent() >= 1, "s_server always asks for a cookie"
 
 
-def test_board_client_rejects_untrusted_dtls_server(networked_target: Target,
+@pytest.mark.needs("network")
+def test_board_client_rejects_untrusted_dtls_server(target: Target,
                                                     dtls_server: Callable[..., DtlsServer], pki: Pki) -> None:
     server = dtls_server(pki.server_untrusted.chain, pki.server_untrusted.key)
-    result = networked_target.run(script("dtls_client.py"),
-                             {"host": networked_target.host_address,
+    result = target.run(script("dtls_client.py"),
+                             {"host": target.host_address,
                               "port": server.port, "server_hostname": "localhost",
                               "message": "x"},
                              {"cafile": pki.root_ca.cert}, timeout=60).check().result()
@@ -51,9 +52,10 @@ def start_board_server(target: Target, pki: Pki, port: ServerPort, connections: 
 
 
 @pytest.mark.needs("inbound")
-def test_openssl_client_to_board_server_with_hello_verify(networked_target: Target, pki: Pki) -> None:
-    port = networked_target.server_port("udp")
-    board = start_board_server(networked_target, pki, port)
+@pytest.mark.needs("network")
+def test_openssl_client_to_board_server_with_hello_verify(target: Target, pki: Pki) -> None:
+    port = target.server_port("udp")
+    board = start_board_server(target, pki, port)
     board.wait_for_output("LISTENING")
     client = DtlsClient(port.host, port.host_port, cafile=pki.root_ca.cert, server_hostname="localhost")
     exchange = client.exchange(b"hello board\n", timeout=30)
@@ -70,28 +72,28 @@ def test_board_to_board(unix_target: UnixTarget, pki: Pki) -> None:
     server_port = unix_target.server_port("udp")
     port = server_port.board_port
     board = start_board_server(unix_target, pki, server_port, connections=2)
-    for message in ("first\n", "second\n"):  # one SSLContext keeps serving: cookies per context
-        for _attempt in range(50):  # until the board's server socket is bound (ECONNREFUSED before)
-            result = unix_target.run(script("dtls_client.py"),
-                                     {"host": "127.0.0.1", "port": port, "server_hostname": "localhost",
-                                      "message": message},
-                                     {"cafile": pki.root_ca.cert}, timeout=60).check().result()
-            if result != {"ok": False, "type": "OSError", "args": [str(ECONNREFUSED)]}:
-                break
-            time.sleep(0.1)
+    for served, message in enumerate(("first\n", "second\n")):  # one SSLContext keeps serving: cookies per context
+        # The server binds anew for each client and says so: a client sent before that is refused.
+        wait_until(lambda n=served: board.output().count("LISTENING") > n or not board.running(), 30,
+                   message=lambda: f"the board's DTLS server did not listen again:\n{board.output()}")
+        result = unix_target.run(script("dtls_client.py"),
+                                 {"host": "127.0.0.1", "port": port, "server_hostname": "localhost",
+                                  "message": message},
+                                 {"cafile": pki.root_ca.cert}, timeout=60).check().result()
         assert result["ok"] and result["reply"] == message.upper(), result
     results = board.wait(30).check().results()
     assert [r["received"] for r in results] == ["first\n", "second\n"]
 
 
-def test_lost_datagrams_are_retransmitted(networked_target: Target, dtls_server: Callable[..., DtlsServer],
+@pytest.mark.needs("network")
+def test_lost_datagrams_are_retransmitted(target: Target, dtls_server: Callable[..., DtlsServer],
                                           pki: Pki) -> None:
     """The board's first ClientHello and the server's first reply flight are lost: the module's
     retransmission timer must resend and the handshake still completes."""
     server = dtls_server(pki.server_ec.chain, pki.server_ec.key)
     with LossyUdpRelay(server.port, drop_to_server=[0], drop_to_client=[1]) as relay:
-        result = networked_target.run(script("dtls_client.py"),
-                                 {"host": networked_target.host_address,
+        result = target.run(script("dtls_client.py"),
+                                 {"host": target.host_address,
                                   "port": relay.port, "server_hostname": "localhost",
                                   "message": "through a lossy link\n"},
                                  {"cafile": pki.root_ca.cert}, timeout=60).check().result()
@@ -101,8 +103,8 @@ def test_lost_datagrams_are_retransmitted(networked_target: Target, dtls_server:
     assert relay.to_server > 4, f"no retransmission seen ({relay.to_server} datagrams from the board)"
 
 
-def test_dtls_between_in_memory_endpoints(offline_target: Target, pki: Pki) -> None:
-    result = offline_target.run(script("dtls_memory.py"), {},
+def test_dtls_between_in_memory_endpoints(target: Target, pki: Pki) -> None:
+    result = target.run(script("dtls_memory.py"), {},
                                 {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key,
                                  "cafile": pki.root_ca.cert}, modules=[MEMORY_STREAMS], timeout=300).check().result()
     assert result["handshake"] and result["hello_verify"] == 1

@@ -39,15 +39,16 @@ def free_loopback_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_soak_leaves_heap_and_descriptors_where_they_were(gc_heap_target: Target, pki: Pki) -> None:
-    unix = isinstance(gc_heap_target, UnixTarget)
+@pytest.mark.needs("gc_heap")
+def test_soak_leaves_heap_and_descriptors_where_they_were(target: Target, pki: Pki) -> None:
+    unix = isinstance(target, UnixTarget)
     handshakes = HANDSHAKES if unix else BOARD_HANDSHAKES
     files = {"certfile": pki.server_ec.chain, "keyfile": pki.server_ec.key, "cafile": pki.root_ca.cert,
              "other_cafile": pki.extra_ca.cert, "rsa_certfile": pki.server_rsa.chain,
              "rsa_keyfile": pki.server_rsa.key}
     # On unix, TLS runs over real loopback sockets so that descriptor leaks show.
     args = {"handshakes": handshakes, "port": free_loopback_port() if unix else None}
-    result = gc_heap_target.run(script("soak.py"), args, files, modules=[MEMORY_STREAMS],
+    result = target.run(script("soak.py"), args, files, modules=[MEMORY_STREAMS],
                                 timeout=60 + handshakes * 0.5).check().result()
     outcomes: dict[str, int] = result["outcomes"]
     assert sum(outcomes.values()) == handshakes, outcomes

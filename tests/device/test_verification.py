@@ -10,7 +10,7 @@ import pytest
 from conftest import MEMORY_STREAMS, script
 
 from mpssl_hil.board.serial import SerialBoardTarget
-from mpssl_hil.board.target import Target, UnixTarget
+from mpssl_hil.board.target import Target
 from mpssl_hil.certs import Pki
 from mpssl_hil.peers import TlsEchoServer
 
@@ -50,28 +50,31 @@ def assert_verify_error(result: dict, message: str) -> None:
     ("server_self_signed", "localhost", NOT_TRUSTED),
     ("server_untrusted", "localhost", NOT_TRUSTED),
 ])
-def test_bad_certificate_is_rejected(networked_target: Target, tls_server: ServerFactory, pki: Pki,
+@pytest.mark.needs("network")
+def test_bad_certificate_is_rejected(target: Target, tls_server: ServerFactory, pki: Pki,
                                      identity: str, hostname: str, message: str) -> None:
     ident = getattr(pki, identity)
     server = tls_server(ident.chain, ident.key)
-    assert_verify_error(connect(networked_target, server, pki, server_hostname=hostname), message)
+    assert_verify_error(connect(target, server, pki, server_hostname=hostname), message)
 
 
-def test_expired_server_certificate_is_refused_with_an_alert(networked_target: Target, tls_server: ServerFactory,
+@pytest.mark.needs("network")
+def test_expired_server_certificate_is_refused_with_an_alert(target: Target, tls_server: ServerFactory,
                                                              pki: Pki) -> None:
     """What upstream's multi_net/sslcontext_verify_time_error.py means to test, with a key that belongs
     to the certificate (mpssl refuses a foreign key when it is loaded): the board refuses the expired
     certificate, and the server sees the board's alert."""
     server = tls_server(pki.server_expired.chain, pki.server_expired.key)
-    assert_verify_error(connect(networked_target, server, pki), EXPIRED)
+    assert_verify_error(connect(target, server, pki), EXPIRED)
     (conn,) = server.wait_for_connections(1)
     assert not conn.handshake_ok
     assert conn.error is not None and "ALERT_CERTIFICATE_EXPIRED" in conn.error.upper().replace(" ", "_"), conn
 
 
-def test_missing_intermediate_is_rejected(networked_target: Target, tls_server: ServerFactory, pki: Pki) -> None:
+@pytest.mark.needs("network")
+def test_missing_intermediate_is_rejected(target: Target, tls_server: ServerFactory, pki: Pki) -> None:
     server = tls_server(pki.server_ec.cert, pki.server_ec.key)  # the leaf alone, no intermediate
-    assert_verify_error(connect(networked_target, server, pki), NOT_TRUSTED)
+    assert_verify_error(connect(target, server, pki), NOT_TRUSTED)
 
 
 @pytest.mark.parametrize(("identity", "hostname"), [
@@ -81,84 +84,85 @@ def test_missing_intermediate_is_rejected(networked_target: Target, tls_server: 
     ("server_rsa", "localhost"),
     ("server_cn_only", "mpssl.test"),  # no SAN: the CN is checked
 ])
-def test_good_chain_is_accepted(networked_target: Target, tls_server: ServerFactory, pki: Pki,
+@pytest.mark.needs("network")
+def test_good_chain_is_accepted(target: Target, tls_server: ServerFactory, pki: Pki,
                                 identity: str, hostname: str) -> None:
     ident = getattr(pki, identity)
     server = tls_server(ident.chain, ident.key)
-    result = connect(networked_target, server, pki, server_hostname=hostname)
+    result = connect(target, server, pki, server_hostname=hostname)
     assert result["ok"] and result["verify_message"] is None, result
 
 
-def test_cert_optional_continues_and_records_the_failure(unix_target: UnixTarget, tls_server: ServerFactory,
+@pytest.mark.needs("network")
+def test_cert_optional_continues_and_records_the_failure(target: Target, tls_server: ServerFactory,
                                                          pki: Pki) -> None:
     server = tls_server(pki.server_expired.chain, pki.server_expired.key)
-    result = connect(unix_target, server, pki, verify_mode="CERT_OPTIONAL")
+    result = connect(target, server, pki, verify_mode="CERT_OPTIONAL")
     assert result["ok"] and result["echo_matches"]
     assert result["verify_message"] == EXPIRED
     assert result["peer_subject"] is None, "getpeercert() is empty for a certificate that did not verify"
 
 
-def test_cert_none_skips_verification(unix_target: UnixTarget, tls_server: ServerFactory, pki: Pki) -> None:
+@pytest.mark.needs("network")
+def test_cert_none_skips_verification(target: Target, tls_server: ServerFactory, pki: Pki) -> None:
     server = tls_server(pki.server_self_signed.chain, pki.server_self_signed.key)
-    result = connect(unix_target, server, pki, verify_mode="CERT_NONE", server_hostname=None)
+    result = connect(target, server, pki, verify_mode="CERT_NONE", server_hostname=None)
     assert result["ok"] and result["echo_matches"]
     assert result["peer_der_len"] > 100, "the certificate is still there in binary form"
 
 
-def test_check_hostname_false_verifies_chain_only(unix_target: UnixTarget, tls_server: ServerFactory,
+@pytest.mark.needs("network")
+def test_check_hostname_false_verifies_chain_only(target: Target, tls_server: ServerFactory,
                                                   pki: Pki) -> None:
     server = tls_server(pki.server_wrong_host.chain, pki.server_wrong_host.key)
-    assert connect(unix_target, server, pki, check_hostname=False)["ok"]
+    assert connect(target, server, pki, check_hostname=False)["ok"]
     server = tls_server(pki.server_untrusted.chain, pki.server_untrusted.key)
-    assert_verify_error(connect(unix_target, server, pki, check_hostname=False), NOT_TRUSTED)
+    assert_verify_error(connect(target, server, pki, check_hostname=False), NOT_TRUSTED)
 
 
-def test_cert_required_without_hostname_fails_before_handshake(unix_target: UnixTarget,
+@pytest.mark.needs("network")
+def test_cert_required_without_hostname_fails_before_handshake(target: Target,
                                                                tls_server: ServerFactory, pki: Pki) -> None:
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
-    result = connect(unix_target, server, pki, server_hostname=None)
+    result = connect(target, server, pki, server_hostname=None)
     assert result["type"] == "ValueError" and result["args"] == ["CERT_REQUIRED requires server_hostname"]
 
 
-def test_no_trust_anchors_says_what_to_do(networked_target: Target, tls_server: ServerFactory, pki: Pki) -> None:
+@pytest.mark.needs("network")
+def test_no_trust_anchors_says_what_to_do(target: Target, tls_server: ServerFactory, pki: Pki) -> None:
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
-    run = networked_target.run(script("tls_client.py"), {"host": networked_target.host_address, "port": server.port,
+    run = target.run(script("tls_client.py"), {"host": target.host_address, "port": server.port,
                                                    "server_hostname": "localhost"}).check()
     result = run.result()
     assert result["type"] == "SSLError" and result["is_oserror"]
     assert "load_verify_locations" in result["reason"]
 
 
-@pytest.mark.parametrize(("clock", "message"), [("-400d", FUTURE), ("+400d", EXPIRED)])
-def test_validity_follows_the_board_clock(shifted_clock_target: Callable[[str], UnixTarget],
-                                          tls_server: ServerFactory, pki: Pki, clock: str, message: str) -> None:
-    server = tls_server(pki.server_ec.chain, pki.server_ec.key)
-    result = connect(shifted_clock_target(clock), server, pki)
-    assert result["ok"] is False and result["verify_message"] == message, result
-
-
+@pytest.mark.needs("network", "clock")
 @pytest.mark.parametrize(("clock", "message"), [
-    (dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc), FUTURE),  # an RTC that was never set
+    (dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc), FUTURE),  # a clock that was never set
     (dt.timedelta(days=-400), FUTURE),
     (dt.timedelta(days=400), EXPIRED),
 ], ids=["unset", "-400d", "+400d"])
-def test_validity_follows_the_board_rtc(qemu_target: SerialBoardTarget, board_clock: ClockSetter,
-                                        tls_server: ServerFactory, pki: Pki, clock: dt.datetime | dt.timedelta,
-                                        message: str) -> None:
-    """On a board the clock is its RTC: set it wrong and a good server is refused with the date's reason."""
+def test_validity_follows_the_board_clock(target: Target, tls_server: ServerFactory, pki: Pki,
+                                          clock: dt.datetime | dt.timedelta, message: str) -> None:
+    """The certificate dates are checked against the target's wall clock (libfaketime on unix, the RTC
+    on a board): set it wrong and a good server is refused with the date's reason."""
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
     now = dt.datetime.now(dt.timezone.utc)
-    board_clock(qemu_target, clock if isinstance(clock, dt.datetime) else now + clock)
-    result = connect(qemu_target, server, pki)
+    target.set_clock(clock if isinstance(clock, dt.datetime) else now + clock)
+    result = connect(target, server, pki)
     assert result["ok"] is False and result["verify_message"] == message, result
 
 
-def test_board_rtc_set_to_utc_accepts_a_good_server(qemu_target: SerialBoardTarget, board_clock: ClockSetter,
-                                                   tls_server: ServerFactory, pki: Pki) -> None:
+@pytest.mark.needs("network", "clock")
+def test_clock_set_to_utc_accepts_a_good_server(target: Target, tls_server: ServerFactory, pki: Pki) -> None:
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
-    shown = board_clock(qemu_target, dt.datetime.now(dt.timezone.utc))
+    target.set_clock(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=400))
+    assert not connect(target, server, pki)["ok"], "the shifted clock refuses the server"
+    shown = target.set_clock(dt.datetime.now(dt.timezone.utc))
     assert abs(shown - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=10)
-    assert connect(qemu_target, server, pki)["ok"]
+    assert connect(target, server, pki)["ok"]
 
 
 MEMORY_CASES = [
@@ -173,14 +177,14 @@ MEMORY_CASES = [
 ]
 
 
-def test_verification_without_network(offline_target: Target, pki: Pki) -> None:
+def test_verification_without_network(target: Target, pki: Pki) -> None:
     """The same checks over in-memory streams, so they also run on the emulated MCU's mbedTLS build."""
     files = {"cafile": pki.root_ca.cert}
     for identity in {case[0] for case in MEMORY_CASES}:
         files[f"{identity}_chain"] = getattr(pki, identity).chain
         files[f"{identity}_key"] = getattr(pki, identity).key
     cases = [{"identity": i, "hostname": h, "verify_mode": m} for i, h, m, _ in MEMORY_CASES]
-    results = offline_target.run(script("verify_memory.py"), {"cases": cases}, files, modules=[MEMORY_STREAMS],
+    results = target.run(script("verify_memory.py"), {"cases": cases}, files, modules=[MEMORY_STREAMS],
                                  timeout=600).check().results()
     assert len(results) == len(MEMORY_CASES)
     for (_, _, mode, message), result in zip(MEMORY_CASES, results, strict=True):

@@ -66,21 +66,16 @@ def test_peer_fixtures_and_log_dir(pytester: pytest.Pytester) -> None:
 
 SELECTED_TESTS = """
 import pytest
-from mpssl_hil.plugin import selected_target
 
-@pytest.fixture
-def offline_target(request):
-    return selected_target(request, request.param)
-
-def test_runs(offline_target):
-    assert offline_target.name == "unix"
+def test_runs(target):
+    assert target.name == "unix"
 
 @pytest.mark.needs("dtls")
-def test_needs_dtls(offline_target):
+def test_needs_dtls(target):
     pass
 
 @pytest.mark.port("rp2", "esp32")
-def test_for_boards(offline_target):
+def test_for_boards(target):
     pass
 """
 
@@ -114,14 +109,67 @@ def test_only_selected_kinds_run_their_own_tests(pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(["*unix is not among the selected targets (--target)*"])
 
 
-def test_rig_boards_become_targets_and_an_absent_board_skips(pytester: pytest.Pytester) -> None:
+def test_rig_boards_become_targets_and_an_absent_board_fails(pytester: pytest.Pytester) -> None:
+    """A board the rig names is asked for: absent, its tests fail and say what is missing."""
     pytester.makepyfile(SELECTED_TESTS)
     rig = pytester.path / "rig.toml"
     rig.write_text('[[board]]\nname = "pico-1"\nport = "/dev/mpssl-no-such-port"\nfamily = "rp2"\n')
     result = pytester.runpytest("--micropython", sys.executable, "--target", "unix", "--rig", str(rig), "-rs",
                                 "-k", "test_runs")
-    result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["*port:/dev/mpssl-no-such-port: *mpssl-no-such-port*"])
+    result.assert_outcomes(passed=1, errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*port:/dev/mpssl-no-such-port: the board's serial port cannot be opened: *"
+                                 "mpssl-no-such-port*is it connected?*"])
+
+
+NETWORKED_TESTS = """
+import pytest
+
+@pytest.mark.needs("network")
+def test_talks_to_peers(target):
+    assert target.host_address
+
+def test_offline(target):
+    pass
+"""
+
+
+def test_named_emulator_without_firmware_fails_every_test_that_needs_it(pytester: pytest.Pytester) -> None:
+    """`--target qemu` on a checkout without the qemu firmware: errors that say what is missing, exit 1."""
+    pytester.makepyfile(NETWORKED_TESTS)
+    result = pytester.runpytest("--target", "qemu", "--qemu-firmware", str(pytester.path / "none.elf"), "-rE")
+    result.assert_outcomes(errors=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*qemu was named (--target/--rig) but cannot be used: *none.elf*"])
+
+
+def test_named_unix_without_binary_fails(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(NETWORKED_TESTS)
+    result = pytester.runpytest("--target", "unix", "--micropython", str(pytester.path / "nope"))
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines([f"*--target unix was named but cannot be used: {NO_MICROPYTHON}*"])
+
+
+def test_default_targets_skip_what_is_missing_with_the_reason(pytester: pytest.Pytester) -> None:
+    """Without --target the emulated set runs, and a missing emulator or build is a skip with its reason;
+    rp2040js (no network) is not even offered the networked test."""
+    pytester.makepyfile(NETWORKED_TESTS)
+    result = pytester.runpytest("--micropython", str(pytester.path / "nope"), "--qemu-firmware",
+                                str(pytester.path / "none.elf"), "--rp2040-firmware", str(pytester.path / "none.uf2"),
+                                "-rs", "-v")
+    result.assert_outcomes(skipped=5)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*test_talks_to_peers[[]unix[]]*", "*test_talks_to_peers[[]qemu[]]*",
+                                 "*test_offline[[]rp2040js[]]*"])
+    result.stdout.no_fnmatch_line("*test_talks_to_peers[[]rp2040js[]]*")
+    result.stdout.fnmatch_lines([f"*{NO_MICROPYTHON}*", "*qemu: *none.elf*"])
+
+
+def test_a_named_board_without_host_ip_fails_networked_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(NETWORKED_TESTS)
+    result = pytester.runpytest("--target", "port:/dev/mpssl-no-such-port", "-k", "talks")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*give --host-ip, the address the board reaches this host by*"])
 
 
 def test_a_bad_rig_file_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -27,6 +27,15 @@ def find_libfaketime() -> Path:
     raise FaketimeUnavailable(f"{LIBRARY_NAME} not found (install the Debian package `faketime`)")
 
 
+def faketime_problem() -> str | None:
+    """Why the clock of a unix process cannot be shifted here, or None."""
+    try:
+        find_libfaketime()
+    except FaketimeUnavailable as e:
+        return str(e)
+    return None
+
+
 def faketime_environment(faketime: str) -> dict[str, str]:
     """Environment for a child whose wall clock follows `faketime`: "@2020-01-01 00:00:00" starts the
     clock at that moment, "-400d" or "+30d" shifts it. Monotonic clocks stay real, so timeouts work."""

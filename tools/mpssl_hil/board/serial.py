@@ -13,6 +13,7 @@ and lines.  The working directory reaches the board in one of two ways (`Deliver
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import threading
 import time
@@ -21,13 +22,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from mpremote.transport import TransportError  # type: ignore[import-untyped]
+from mpremote.transport import TransportError, TransportExecError  # type: ignore[import-untyped]
 from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
 
+from mpssl_hil.board.clock import set_clock
 from mpssl_hil.board.link import SerialBoardLink
+from mpssl_hil.board.probe import BoardProbe, probe_board
 from mpssl_hil.board.recovery import BoardHealth, Recovery, recover, run_with_retry
-from mpssl_hil.board.repl import open_transport
-from mpssl_hil.board.target import ARGS_MODULE, RunningScript, RunResult, Target, prepare_workdir
+from mpssl_hil.board.repl import open_transport, run_raw
+from mpssl_hil.board.target import ARGS_MODULE, ExecFailed, RunningScript, RunResult, Target, prepare_workdir
 from mpssl_hil.common.ports import Forwards, ServerPort, Transport
 
 MOUNT = "/remote"
@@ -36,6 +39,12 @@ WRITE_CHUNK = 1024  # bytes per raw-REPL command while writing a file (mpremote'
 S_IFDIR = 0x4000
 
 Delivery = Literal["mount", "copy"]
+IDLE_WAIT = 120.0  # seconds to wait for a run to let go of the board before exec/clock/probe give up
+RECOVERY_LOCK_WAIT = 15.0  # seconds recovery waits for a stuck run before it climbs the ladder anyway
+
+
+class BoardBusyError(RuntimeError):
+    """A run still holds the board."""
 
 
 class DirectoryEntry(Protocol):
@@ -256,10 +265,46 @@ class SerialBoardTarget(Target):
         return self.forwards.take(transport)
 
     @contextlib.contextmanager
-    def idle_transport(self) -> Iterator[SerialTransport]:
-        """The board's transport while no script runs on it: for setting its clock or network."""
-        with self._lock:
+    def idle_transport(self, wait: float = IDLE_WAIT) -> Iterator[SerialTransport]:
+        """The board's transport while no script runs on it: for setting its clock or network. Waits at
+        most `wait` seconds for a run to let go of the board (BoardBusyError after that)."""
+        if not self._lock.acquire(timeout=wait):
+            raise BoardBusyError(f"{self.name}: a run still holds the board after {wait:g}s")
+        try:
             yield self.transport
+        finally:
+            self._lock.release()
+
+    def exec(self, source: str, timeout: float = 60) -> str:
+        """Run a few lines at the raw REPL (no soft reset) and return what they printed."""
+        with self.idle_transport() as transport:
+            try:
+                return run_raw(transport, source, timeout=timeout).decode(errors="replace").replace("\r\n", "\n")
+            except TransportExecError as e:
+                raise ExecFailed(f"{self.name}: the code raised:\n{e.error_output}") from e
+
+    def identity(self) -> BoardProbe:
+        with self.idle_transport() as transport:
+            return probe_board(transport)
+
+    def capabilities(self, identity: BoardProbe) -> frozenset[str]:
+        found = set(identity.capabilities)
+        if self._host_address is not None:
+            found.add("network")
+        if self.forwards is not None:
+            found.add("inbound")
+        if identity.family != "esp32":  # ESP-IDF's mbedTLS allocates from the IDF heap, not MicroPython's
+            found.add("gc_heap")
+        if "rtc" in found:
+            found.add("clock")
+        return frozenset(found)
+
+    def set_clock(self, utc: dt.datetime | None) -> dt.datetime:
+        """Set the board's RTC in UTC, read it back and check it (clock.py)."""
+        with self.idle_transport() as transport:
+            shown = set_clock(transport, utc)
+        self.clock_changed = utc is not None
+        return shown
 
     def run(self, script: Path, args: dict[str, Any] | None = None, files: dict[str, Path] | None = None,
             timeout: float = 60, modules: Sequence[Path] = ()) -> RunResult:
@@ -281,12 +326,22 @@ class SerialBoardTarget(Target):
     def recover(self, cause: str) -> Recovery:
         """Climb the recovery ladder; the board's transport (and copied-file state) is renewed."""
         assert self.make_link is not None
-        with self._lock:
+        # A run thread stuck in mpremote's read (a board that went silent with no silence deadline)
+        # keeps the lock: after RECOVERY_LOCK_WAIT the ladder goes ahead without it, and its resets
+        # (the last one restarts an emulator) break that read, so the thread ends.
+        held = self._lock.acquire(timeout=RECOVERY_LOCK_WAIT)
+        try:
             link = self.make_link(self.transport)
             recovery = recover(link)
+            if not held:
+                recovery.steps.insert(0, f"a run still held the board after {RECOVERY_LOCK_WAIT:g}s: "
+                                         "recovering without it")
             self.transport = link.transport
             if self.delivery == "copy":
                 self.directory = BoardDirectory(self.transport)  # re-read: a restarted board may be empty
+        finally:
+            if held:
+                self._lock.release()
         self.health.record(cause, recovery)
         return recovery
 

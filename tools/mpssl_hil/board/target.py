@@ -9,6 +9,7 @@ results as lines `RESULT <json>` on stdout.
 from __future__ import annotations
 
 import abc
+import datetime as dt
 import json
 import os
 import shutil
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mpssl_hil.board.faketime import faketime_environment
+from mpssl_hil.board.faketime import faketime_environment, faketime_problem
+from mpssl_hil.board.probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output
 from mpssl_hil.common.ports import ServerPort, Transport, free_port
 
 ARGS_MODULE = "test_args.py"
@@ -105,9 +107,14 @@ class RunningScript(abc.ABC):
 
 
 class Target(abc.ABC):
-    """One board (or the unix port) that runs MicroPython scripts."""
+    """One board (or the unix port) that runs MicroPython scripts: the one interface every test and the
+    plugin use. `run`/`start` run a test script, `exec` a few lines, `identity` says what the target
+    runs (asked once per board by the plugin), `capabilities` what it can do (the names `needs(...)`
+    markers use), and `set_clock(utc)` sets the wall clock its certificate checks read: libfaketime on
+    unix, the RTC on a board. `set_clock(None)` puts it back to the current UTC time."""
 
     name: str
+    clock_changed: bool = False  # set_clock moved the clock off the current time
 
     @property
     @abc.abstractmethod
@@ -138,6 +145,45 @@ class Target(abc.ABC):
         modules: Sequence[Path] = (),
     ) -> RunResult:
         return self.start(script, args, files, modules).wait(timeout)
+
+    def exec(self, source: str, timeout: float = 60) -> str:
+        """Run a few lines of MicroPython and return what they printed; raises ExecFailed when they raise."""
+        with tempfile.TemporaryDirectory() as scratch:
+            script = Path(scratch) / "exec_source.py"
+            script.write_text(source, encoding="utf-8")
+            result = self.run(script, timeout=timeout)
+        if result.returncode != 0:
+            raise ExecFailed(f"{self.name}: the code failed:\n{result.describe()}")
+        return result.stdout
+
+    def identity(self) -> BoardProbe:
+        """What the target runs and what its firmware offers (the probe; see probe.py)."""
+        try:
+            return parse_probe_output(self.exec(PROBE_SOURCE).encode())
+        except ExecFailed as e:
+            raise ProbeFailed(str(e)) from e
+
+    def capabilities(self, identity: BoardProbe) -> frozenset[str]:
+        """The capabilities of `identity` (what the firmware offers) plus what this target adds: see
+        CAPABILITIES in probe.py for the firmware's, TARGET_CAPABILITIES here for the target's."""
+        return identity.capabilities
+
+    @abc.abstractmethod
+    def set_clock(self, utc: dt.datetime | None) -> dt.datetime:
+        """Set the target's wall clock to `utc` (None: the current UTC time); return what it shows."""
+
+
+class ExecFailed(RuntimeError):
+    """Code run with `Target.exec` raised on the target; the message has its output."""
+
+
+# What a target adds to its firmware's capabilities (the names tests use in needs(...)):
+TARGET_CAPABILITIES = {
+    "network": "host peers are reachable from it (the unix port, the qemu board, a board given --host-ip)",
+    "inbound": "host clients reach servers on it (loopback, or the emulator's port forwards)",
+    "gc_heap": "mbedTLS allocates on MicroPython's GC heap, so gc.mem_alloc() sees all of it",
+    "clock": "its wall clock can be set (libfaketime on unix, machine.RTC on a board)",
+}
 
 
 _LITERALS = (str, int, float, bytes, bool, type(None))
@@ -226,10 +272,9 @@ class UnixTarget(Target):
     """The unix port: `binary script.py` in a fresh working directory per run.
 
     `faketime` (e.g. "@2020-01-01 00:00:00" or "-400d") runs it under libfaketime; raises
-    `FaketimeUnavailable` when the library is not installed.
+    `FaketimeUnavailable` when the library is not installed. `gc_heap` says the binary is the build with
+    mbedTLS on the GC heap (make firmware PORT=unix MBEDTLS_HEAP=gc).
     """
-
-    name = "unix"
 
     def __init__(
         self,
@@ -237,12 +282,37 @@ class UnixTarget(Target):
         faketime: str | None = None,
         workdir_root: Path | None = None,
         wrapper: Sequence[str] = (),
+        name: str = "unix",
+        gc_heap: bool = False,
     ) -> None:
+        self.name = name
+        self.gc_heap = gc_heap
         self.binary = binary.resolve()  # the script runs in its own working directory
         self.wrapper = list(wrapper)  # e.g. valgrind and its options
         self.faketime = faketime
         self.workdir_root = workdir_root
         self._faketime_env = faketime_environment(faketime) if faketime else {}
+
+    def capabilities(self, identity: BoardProbe) -> frozenset[str]:
+        found = set(identity.capabilities) | {"network", "inbound"}
+        if self.gc_heap:
+            found.add("gc_heap")
+        if faketime_problem() is None:
+            found.add("clock")
+        return frozenset(found)
+
+    def set_clock(self, utc: dt.datetime | None) -> dt.datetime:
+        """Later runs see a wall clock `utc` now, advancing in real time (libfaketime's relative offset in
+        seconds); None runs them on the real clock again."""
+        now = dt.datetime.now(dt.timezone.utc)
+        if utc is None:
+            self.faketime, self._faketime_env, self.clock_changed = None, {}, False
+            return now
+        offset = round((utc - now).total_seconds())
+        self._faketime_env = faketime_environment(f"{offset:+d}")
+        self.faketime = f"{offset:+d}"
+        self.clock_changed = True
+        return utc
 
     @property
     def host_address(self) -> str:

@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
-from mpssl_hil.board.clock import set_clock
+from mpssl_hil.board.clock import ClockSkewError, ClockUnavailable, set_clock
 from mpssl_hil.board.link import SerialBoardLink
 from mpssl_hil.board.lock import BoardBusy, BoardLock
-from mpssl_hil.board.network import bring_up_board_network
+from mpssl_hil.board.network import NetworkUnavailable, bring_up_board_network
 from mpssl_hil.board.power import power_cycler
-from mpssl_hil.board.probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output, probe_board
-from mpssl_hil.board.repl import run_raw
+from mpssl_hil.board.probe import BoardProbe, ProbeFailed, probe_board
 from mpssl_hil.board.serial import SerialBoardTarget
 from mpssl_hil.board.target import Target, UnixTarget
 from mpssl_hil.board.usb_ids import identify_usb
+from mpssl_hil.plugin.options import TARGETS
 from mpssl_hil.plugin.selection import TargetSpec
 from mpssl_hil.rig.inventory import PortInfo, Rig, serial_ports
 
@@ -72,7 +72,7 @@ class BoardSession:
         try:
             lock.acquire(timeout=LOCK_WAIT)
         except BoardBusy as e:
-            pytest.skip(f"{spec.param_id}: {e}")
+            pytest.fail(f"{spec.param_id}: {e} (another test run is using it; wait for it or stop it)", pytrace=False)
         self.locks.append(lock)
         if self.flash:
             self._flash(spec, serial_number)
@@ -85,18 +85,32 @@ class BoardSession:
                 link=lambda transport: SerialBoardLink(transport, open_port=open_port, prepare=prepare,
                                                        pulse_reset=resets_on_rts(device),
                                                        cycle_power=power_cycler(declared.power if declared else None)))
+        except (OSError, TransportError) as e:  # no such port, or it cannot be opened (pyserial, mpremote)
+            problem = f"{e}"
+        else:
+            problem = None
+        if problem is not None:
+            pytest.fail(f"{spec.param_id}: the board's serial port cannot be opened: {problem} (is it connected, "
+                        "and no other program using it? `mpssl-rig list` shows the boards this host sees)",
+                        pytrace=False)
+        try:
             with target.idle_transport() as transport:
                 set_clock(transport)  # certificate checks need the board's clock in UTC
                 if self.host_ip is not None:  # networked tests will run: the board joins its network
                     bring_up_board_network(transport, self.capabilities(target, probe_board(transport)),
                                            dict(os.environ))
-        except Exception as e:  # the board is absent, busy or silent: its tests skip with the reason
-            pytest.skip(f"{spec.param_id}: {type(e).__name__}: {e}")
+        except ClockUnavailable as e:
+            target.close()
+            pytest.fail(f"{spec.param_id}: {e}; certificate checks need the board's clock (firmware with "
+                        "machine.RTC)", pytrace=False)
+        except (ClockSkewError, NetworkUnavailable, ProbeFailed, TransportError) as e:
+            target.close()
+            pytest.fail(f"{spec.param_id}: the board is not ready: {type(e).__name__}: {e}", pytrace=False)
         return target
 
     def _flash(self, spec: TargetSpec, key: str) -> None:
         """--flash: write the board's image (rig.toml says which) unless it already runs it."""
-        from mpssl_hil.flash.cli.cli import FLASH_ERRORS, Flasher, flash_device
+        from mpssl_hil.flash.cli import FLASH_ERRORS, Flasher, flash_device
         from mpssl_hil.flash.images import FlashedImages, default_cache_path
 
         try:
@@ -108,18 +122,17 @@ class BoardSession:
         """What the target runs and can do, and its mbedTLS version; asked once per board (or binary)."""
         key = probe_key(target)
         if key not in self.probes:
-            probe = probe_target(target)
+            probe = target.identity()
             probe = dataclasses.replace(probe, capabilities=self.capabilities(target, probe))
-            self.probes[key] = (probe, run_source(target, MBEDTLS_SOURCE).strip() or None)
+            self.probes[key] = (probe, target.exec(MBEDTLS_SOURCE).strip() or None)
         return self.probes[key]
 
     def capabilities(self, target: Target, probe: BoardProbe) -> frozenset[str]:
-        """What the board answered, with rig.toml's overrides for the board applied, plus "inbound"
-        where host clients can reach a server on the board (loopback, or the emulator's forwards)."""
+        """What the target says it can do (its firmware's answer and what the target adds), with
+        rig.toml's overrides for the board applied."""
         declared = self.rig.find(target.name)
-        found = declared.apply_overrides(probe.capabilities) if declared else probe.capabilities
-        inbound = isinstance(target, UnixTarget) or getattr(target, "forwards", None) is not None
-        return found | {INBOUND} if inbound else found
+        found = target.capabilities(probe)
+        return declared.apply_overrides(found) if declared else found
 
     def close(self) -> None:
         for target in self.boards.values():
@@ -142,27 +155,6 @@ def resets_on_rts(device: str) -> bool:
             identity = identify_usb(port.vid, port.pid)
             return identity is not None and identity.link == "bridge"
     return False
-
-
-def probe_target(target: Target) -> BoardProbe:
-    if isinstance(target, SerialBoardTarget):
-        with target.idle_transport() as transport:
-            return probe_board(transport)
-    return parse_probe_output(run_source(target, PROBE_SOURCE).encode())
-
-
-def run_source(target: Target, source: str) -> str:
-    """Run a few lines of MicroPython on the target and return what they printed."""
-    if isinstance(target, SerialBoardTarget):
-        with target.idle_transport() as transport:
-            return run_raw(transport, source).decode(errors="replace")
-    with tempfile.TemporaryDirectory() as scratch:
-        script = Path(scratch) / "probe_source.py"
-        script.write_text(source)
-        result = target.run(script, timeout=60)
-    if result.returncode != 0:
-        raise ProbeFailed(f"the probe failed on {target.name}:\n{result.describe()}")
-    return result.stdout
 
 
 def marker_skip_reason(markers: Sequence[Any], target_name: str, probe: BoardProbe) -> str | None:
@@ -190,3 +182,54 @@ def junit_properties(target: Target, probe: BoardProbe, mbedtls: str | None) -> 
         ("mbedtls", mbedtls or ""),
         ("capabilities", ",".join(sorted(probe.capabilities))),
     ]
+
+
+BOARDS = pytest.StashKey[BoardSession]()
+
+
+def selected_target(request: pytest.FixtureRequest, param_id: str) -> Target:
+    """The target a parametrized test runs on: skipped by its needs()/port() markers (a named board
+    that cannot reach the host peers fails instead), its board and firmware recorded as JUnit
+    properties, its REPL transcript logged when --board-log-dir is given, retries after infrastructure
+    failures recorded, and a clock the test moved put back."""
+    spec = next((s for s in request.config.stash[TARGETS] if s.param_id == param_id), None)
+    session = request.config.stash[BOARDS]
+    needs = {c for marker in request.node.iter_markers("needs") for c in marker.args}
+    if spec is not None and spec.is_board:
+        if "network" in needs and session.host_ip is None:
+            pytest.fail(f"{param_id}: this test talks to host peers; give --host-ip, the address the board "
+                        "reaches this host by", pytrace=False)
+        target: Target = session.board(spec)
+    else:
+        target = request.getfixturevalue(f"{param_id.replace('-', '_')}_target")
+    if isinstance(target, SerialBoardTarget) and target.health.quarantined:
+        pytest.fail(target.health.quarantined, pytrace=False)
+    markers = [*request.node.iter_markers("needs"), *request.node.iter_markers("port")]
+    probe, mbedtls = session.probe(target)
+    reason = marker_skip_reason(markers, target.name, probe)
+    if reason:
+        pytest.skip(reason)
+    for name, value in junit_properties(target, probe, mbedtls):
+        request.node.user_properties.append((name, value))
+
+    def restore_clock() -> None:
+        if target.clock_changed:
+            target.set_clock(None)
+
+    request.addfinalizer(restore_clock)
+    if isinstance(target, SerialBoardTarget):
+        log_dir: Path | None = request.config.getoption("--board-log-dir")
+        target.transcript = board_log_path(log_dir, request.node.nodeid, target.name) if log_dir else None
+        retries_before = len(target.retries)
+
+        def record_retries() -> None:
+            for retry in target.retries[retries_before:]:
+                request.node.user_properties.append(("retried", retry))
+
+        request.addfinalizer(record_retries)
+    return target
+
+
+def board_log_path(root: Path, nodeid: str, board: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_.[]" else "_" for c in nodeid)
+    return root / safe / f"{''.join(c if c.isalnum() or c in '-_.' else '_' for c in board)}.log"

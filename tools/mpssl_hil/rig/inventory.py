@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
-from mpssl_hil.board.clock import RawRepl
 from mpssl_hil.board.power import DEFAULT_OFF_SECONDS, MAX_HUB_PORT, MAX_OFF_SECONDS, PowerSwitch, hub_location_problem
 from mpssl_hil.board.probe import BoardProbe, ProbeFailed, probe_board
+from mpssl_hil.board.repl import RawRepl, open_transport
 from mpssl_hil.board.usb_ids import UNKNOWN, identify_usb, vid_pid
 
 if sys.version_info >= (3, 11):
@@ -202,9 +202,7 @@ def serial_ports() -> list[PortInfo]:
 
 
 def open_serial_transport(device: str) -> BoardConnection:
-    from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
-
-    transport: BoardConnection = SerialTransport(device, baudrate=115200, timeout=PROBE_READ_TIMEOUT)
+    transport: BoardConnection = open_transport(device, read_timeout=PROBE_READ_TIMEOUT)
     return transport
 
 
