@@ -19,6 +19,8 @@ from mpssl_hil.suites import fuzz_bytes
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOUT = Path(os.environ.get("MICROPY_DIR", Path.home() / ".cache" / "mpssl" / "micropython")).expanduser()
 SECONDS = int(os.environ.get("MPSSL_FUZZ_BYTES_SECONDS", "8"))
+# The first run builds the fuzz binaries (clang-14, ASan: minutes on two cores) inside the fixture.
+pytestmark = pytest.mark.timeout(1800)
 SAMPLE = 40  # seeds per harness: running all 320 handshake seeds alone would take the whole budget
 
 

@@ -47,6 +47,7 @@ class QemuBoard:
         self.log = bytearray()
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
+        self.starts = 0  # QEMU processes started so far: a restart (the ladder's power cycle) counts one more
 
     @property
     def host_address(self) -> str:
@@ -63,6 +64,7 @@ class QemuBoard:
         return {"serial": self.serial, "host_address": self.host_address, "forwards": self.forwards.describe()}
 
     def start(self) -> None:
+        self.starts += 1
         self._process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          preexec_fn=die_with_parent(),
                                          stderr=subprocess.STDOUT)
@@ -88,6 +90,17 @@ class QemuBoard:
         self.stop()
         self.serial = ""
         self.start()
+
+    @property
+    def pid(self) -> int | None:
+        """The running QEMU's process id."""
+        return self._process.pid if self._process is not None else None
+
+    def cut_power(self) -> None:
+        """What a power loss does to a real board: the emulator dies at once, mid-whatever (SIGKILL);
+        the pty closes under whoever reads it. `restart()` brings the board back."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
 
     @property
     def running(self) -> bool:

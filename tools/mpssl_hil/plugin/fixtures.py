@@ -156,6 +156,23 @@ def free_port_fixture() -> Callable[..., int]:
 
 
 @pytest.fixture(scope="session")
+def qemu_firmware(pytestconfig: pytest.Config) -> Path:
+    """The qemu board's firmware, for tests that start their own QEMU (the emulator itself under test):
+    skipped when qemu is not selected, an error when it was named but the firmware or QEMU is missing."""
+    require_selected(pytestconfig, "qemu")
+    firmware = qemu_firmware_path(pytestconfig)
+    try:
+        QemuBoard(firmware)  # checks that QEMU and the firmware are there; starts nothing
+    except QemuUnavailable as e:
+        problem = str(e)
+    else:
+        problem = None
+    if problem is not None:
+        unusable(pytestconfig, "qemu", problem)
+    return firmware
+
+
+@pytest.fixture(scope="session")
 def qemu_board(pytestconfig: pytest.Config) -> Iterator[QemuBoard]:
     """The emulated qemu board, started once per session."""
     require_selected(pytestconfig, "qemu")

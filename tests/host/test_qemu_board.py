@@ -1,27 +1,24 @@
-"""The emulated board by hand, as README describes it: `mpssl-qemu --json` prints where its REPL
-is and how the board reaches the host, and mpremote talks to it there, clock setting included."""
+"""Runner self-tests against the emulated board (it starts its own QEMU; `--target` without qemu skips
+them, `--target qemu` without the firmware fails them). By hand, as README describes it: `mpssl-qemu
+--json` prints where its REPL is and how the board reaches the host, and mpremote talks to it there,
+clock setting included; recovery ends in a power cycle; network.LAN on a board of its own."""
 
 from __future__ import annotations
 
 import calendar
 import json
-import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from mpssl_hil.emulators.qemu import QemuBoard
 from mpssl_hil.plugin import prepare_networked_board, qemu_board_target
 
 
-def test_mpssl_qemu_json_and_mpremote(pytestconfig: pytest.Config) -> None:
-    firmware = pytestconfig.rootpath / "build" / "qemu-MPS2_AN385" / "firmware.elf"
-    if not firmware.is_file() or shutil.which("qemu-system-arm") is None:
-        pytest.skip("no build/qemu-MPS2_AN385/firmware.elf or qemu-system-arm: run `make firmware PORT=qemu`")
+def test_mpssl_qemu_json_and_mpremote(qemu_firmware: Path) -> None:
+    firmware = qemu_firmware
     command = Path(sys.executable).parent / "mpssl-qemu"
     proc = subprocess.Popen([str(command), "--json", "--firmware", str(firmware)], stdout=subprocess.PIPE, text=True)
     try:
@@ -50,25 +47,20 @@ def test_mpssl_qemu_json_and_mpremote(pytestconfig: pytest.Config) -> None:
         proc.wait(10)
 
 
-def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(pytestconfig: pytest.Config,
-                                                                      tmp_path: Path) -> None:
+def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(qemu_firmware: Path, tmp_path: Path) -> None:
     """The board's process is killed while a script runs: the link breaks, the recovery ladder ends in a
     power cycle (a new QEMU), the board is prepared again (network, clock), and the run is retried once
     and reported as retried."""
-    firmware = pytestconfig.rootpath / "build" / "qemu-MPS2_AN385" / "firmware.elf"
-    if not firmware.is_file() or shutil.which("qemu-system-arm") is None:
-        pytest.skip("no build/qemu-MPS2_AN385/firmware.elf or qemu-system-arm: run `make firmware PORT=qemu`")
     script = tmp_path / "slow_script.py"
     script.write_text("import time\nprint('started')\ntime.sleep(2)\nprint('RESULT {\"ok\": true}')\n")
-    with QemuBoard(firmware) as board:
+    with QemuBoard(qemu_firmware) as board:
         target = qemu_board_target(board)
         target.workdir_root = tmp_path
         target.transcript = tmp_path / "logs" / "qemu.log"  # what --board-log-dir sets per test
         with target.idle_transport() as transport:
             prepare_networked_board(transport)
-        first_process = board._process
-        assert first_process is not None
-        power_loss = threading.Timer(1.0, first_process.kill)
+        first_pid = board.pid
+        power_loss = threading.Timer(1.0, board.cut_power)
         power_loss.start()
         try:
             result = target.run(script, timeout=120).check()  # recovery and the retry, on a loaded machine
@@ -76,7 +68,7 @@ def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(pytestcon
             power_loss.cancel()
             target.close()
         assert result.result() == {"ok": True}
-        assert board._process is not first_process, "the emulator was restarted"
+        assert board.starts == 2 and board.pid != first_pid, "the emulator was restarted"
         assert result.retried_after is not None and "hard reset: the board answers" in result.retried_after
         assert target.retries == [f"slow_script.py: {result.retried_after}"]
         assert target.health.quarantined is None
@@ -86,14 +78,11 @@ def test_a_board_that_dies_mid_run_is_power_cycled_and_the_run_retried(pytestcon
     assert f"=== retried slow_script.py after: {result.retried_after}" in transcript
 
 
-def test_lan_interface_up_down_static(pytestconfig: pytest.Config, tmp_path: Path) -> None:
+def test_lan_interface_up_down_static(qemu_firmware: Path, tmp_path: Path) -> None:
     """network.LAN on its own board (it changes the address): DHCP, down and up again, a static
     address through ifconfig(), and clear errors for bad arguments."""
-    firmware = pytestconfig.rootpath / "build" / "qemu-MPS2_AN385" / "firmware.elf"
-    if not firmware.is_file() or shutil.which("qemu-system-arm") is None:
-        pytest.skip("no build/qemu-MPS2_AN385/firmware.elf or qemu-system-arm: run `make firmware PORT=qemu`")
-    scripts = Path(__file__).parent / "scripts"
-    with QemuBoard(firmware) as board:
+    scripts = Path(__file__).parents[1] / "device" / "scripts"
+    with QemuBoard(qemu_firmware) as board:
         target = qemu_board_target(board)
         target.workdir_root = tmp_path
         try:
