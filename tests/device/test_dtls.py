@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from conftest import MEMORY_STREAMS, script
@@ -10,7 +11,6 @@ from conftest import MEMORY_STREAMS, script
 from mpssl_hil.board.target import RunningScript, Target, UnixTarget
 from mpssl_hil.certs import Pki
 from mpssl_hil.common.ports import ServerPort
-from mpssl_hil.common.waiting import wait_until
 from mpssl_hil.peers import DtlsClient, DtlsServer
 from mpssl_hil.peers.udp_relay import LossyUdpRelay
 
@@ -68,20 +68,22 @@ def test_openssl_client_to_board_server_with_hello_verify(target: Target, pki: P
     assert "HELLO_VERIFY (-27264, 'MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED')" in board.output()
 
 
-def test_board_to_board(unix_target: UnixTarget, pki: Pki) -> None:
-    server_port = unix_target.server_port("udp")
-    port = server_port.board_port
-    board = start_board_server(unix_target, pki, server_port, connections=2)
-    for served, message in enumerate(("first\n", "second\n")):  # one SSLContext keeps serving: cookies per context
+@pytest.mark.needs("network", "inbound")
+def test_board_to_board(target: Target, micropython_bin: Path, tmp_path: Path, pki: Pki) -> None:
+    """mpssl on both ends: the target serves two clients in turn with one SSLContext (the cookie secret
+    is per context), the clients are the unix build on the host."""
+    server_port = target.server_port("udp")
+    board = start_board_server(target, pki, server_port, connections=2)
+    client = UnixTarget(micropython_bin, workdir_root=tmp_path)
+    for served, message in enumerate(("first\n", "second\n")):
         # The server binds anew for each client and says so: a client sent before that is refused.
-        wait_until(lambda n=served: board.output().count("LISTENING") > n or not board.running(), 30,
-                   message=lambda: f"the board's DTLS server did not listen again:\n{board.output()}")
-        result = unix_target.run(script("dtls_client.py"),
-                                 {"host": "127.0.0.1", "port": port, "server_hostname": "localhost",
-                                  "message": message},
-                                 {"cafile": pki.root_ca.cert}, timeout=60).check().result()
+        board.wait_for_output("LISTENING", timeout=60, count=served + 1)
+        result = client.run(script("dtls_client.py"),
+                            {"host": server_port.host, "port": server_port.host_port, "server_hostname": "localhost",
+                             "message": message},
+                            {"cafile": pki.root_ca.cert}, timeout=60).check().result()
         assert result["ok"] and result["reply"] == message.upper(), result
-    results = board.wait(30).check().results()
+    results = board.wait(60).check().results()
     assert [r["received"] for r in results] == ["first\n", "second\n"]
 
 

@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 import pytest
 
 from mpssl_hil.board import serial as board_target
-from mpssl_hil.board.serial import RUN_DIRECTORY, S_IFDIR, BoardDirectory, Delivery, SerialBoardTarget
+from mpssl_hil.board.directory import RUN_DIRECTORY, S_IFDIR, BoardDirectory
+from mpssl_hil.board.serial import Delivery, SerialBoardTarget
 
 
 class Entry(NamedTuple):

@@ -168,7 +168,7 @@ def host_for(monkeypatch: pytest.MonkeyPatch) -> HostFactory:
     """`host_for(program, absent_polls=3)`: a FakeUsbHost whose ports SerialBoardLink opens."""
     def make(program: Path, absent_polls: int = 3) -> FakeUsbHost:
         host = FakeUsbHost(program, absent_polls)
-        monkeypatch.setattr(link_module, "SerialTransport", host.open)
+        monkeypatch.setattr(link_module, "open_transport", host.open)
         return host
 
     return make

@@ -1,15 +1,47 @@
-"""The recovery ladder's view of a board on a serial port (`recovery.BoardLink`): real boards over
+"""The recovery ladder's view of a board on a serial port (`BoardLink`): real boards over
 USB, and emulated boards whose "hard reset" is restarting the emulator."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from mpremote.transport import TransportError  # type: ignore[import-untyped]
 from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
 
+from mpssl_hil.board.repl import open_transport
+from mpssl_hil.common.waiting import wait_until
+
 ALIVE = b"mpssl-alive"
+
+
+class BoardLink(Protocol):
+    """What the recovery ladder (recovery.py) needs of one board: a connection (repl.py) plus the ways
+    to reset it. SerialBoardLink is the one implementation; tests use fakes of it."""
+
+    def responsive(self, timeout: float) -> bool:
+        """Whether the board answers at the raw REPL within `timeout` seconds."""
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop the running program."""
+
+    def soft_reset(self) -> None:
+        """Ctrl-D at the raw REPL."""
+
+    def machine_reset(self) -> bool | None:
+        """Run `machine.reset()` without waiting for an answer (the link may drop); False when this
+        board cannot (an emulator would exit)."""
+
+    def hard_reset(self) -> bool:
+        """Reset the board from outside; False when this board has no way to."""
+
+    def power_cycle(self) -> bool:
+        """Turn the board's power off and on; False when this board has no way to (rig.toml gives
+        no hub port for it)."""
+
+    def reconnect(self) -> None:
+        """Open the link again, finding the port anew (by USB serial number on a real board)."""
 
 
 class SerialBoardLink:
@@ -80,7 +112,7 @@ class SerialBoardLink:
             self.cycle_power()
         except Exception:
             try:  # the power stayed on: the board is where it was, and later recoveries need its link
-                self.transport = SerialTransport(self.open_port(), baudrate=115200)
+                self.transport = open_transport(self.open_port())
             except Exception:  # reported by the next recovery, which reconnects
                 pass
             raise
@@ -94,14 +126,9 @@ class SerialBoardLink:
             pass
         timeout = self._next_reconnect_timeout or self.reconnect_timeout
         self._next_reconnect_timeout = None
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.transport = SerialTransport(self.open_port(), baudrate=115200)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        # The port is back when it opens: OSError (no such port yet, pyserial) or mpremote's TransportError.
+        self.transport = wait_until(lambda: open_transport(self.open_port()), timeout, interval=0.5,
+                                    message="the board's serial port did not come back",
+                                    retry_on=(OSError, TransportError))
         if self.prepare is not None:
             self.prepare(self.transport)

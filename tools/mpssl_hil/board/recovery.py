@@ -11,36 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from mpssl_hil.board.link import BoardLink
 from mpssl_hil.board.target import RunResult
-
-
-class BoardLink(Protocol):
-    """What the ladder needs of a connection to one board."""
-
-    def responsive(self, timeout: float) -> bool:
-        """Whether the board answers at the raw REPL within `timeout` seconds."""
-
-    def interrupt(self) -> None:
-        """Ctrl-C: stop the running program."""
-
-    def soft_reset(self) -> None:
-        """Ctrl-D at the raw REPL."""
-
-    def machine_reset(self) -> bool | None:
-        """Run `machine.reset()` without waiting for an answer (the link may drop); False when this
-        board cannot (an emulator would exit)."""
-
-    def hard_reset(self) -> bool:
-        """Reset the board from outside; False when this board has no way to."""
-
-    def power_cycle(self) -> bool:
-        """Turn the board's power off and on; False when this board has no way to (rig.toml gives
-        no hub port for it)."""
-
-    def reconnect(self) -> None:
-        """Open the link again, finding the port anew (by USB serial number on a real board)."""
 
 
 @dataclass

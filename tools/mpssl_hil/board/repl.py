@@ -28,6 +28,16 @@ class RawRepl(Protocol):
                  data_consumer: Callable[[bytes], Any] | None = None) -> tuple[bytes, bytes]: ...
 
 
+class BoardConnection(RawRepl, Protocol):
+    """An open serial connection to a board (mpremote's SerialTransport): what the rig's probe and
+    flashing use. The recovery ladder's `BoardLink` (link.py) wraps one and adds the resets."""
+
+    def exec_raw_no_follow(self, command: str) -> None:
+        """Send code without waiting for its end (the board leaves USB inside `machine.bootloader()`)."""
+
+    def close(self) -> None: ...
+
+
 def open_transport(device: str, read_timeout: float | None = None) -> Any:
     """mpremote's SerialTransport on `device` (a serial port or an emulator's pty). `read_timeout` is
     pyserial's per-read timeout (None: block until the deadlines of `run_raw`/`exec_raw` say)."""

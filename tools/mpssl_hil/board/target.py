@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import Any
 from mpssl_hil.board.faketime import faketime_environment, faketime_problem
 from mpssl_hil.board.probe import PROBE_SOURCE, BoardProbe, ProbeFailed, parse_probe_output
 from mpssl_hil.common.ports import ServerPort, Transport, free_port
+from mpssl_hil.common.process import stop_process
+from mpssl_hil.common.waiting import WaitTimeout, wait_until
 
 ARGS_MODULE = "test_args.py"
 RESULT_PREFIX = "RESULT "
@@ -93,13 +94,17 @@ class RunningScript(abc.ABC):
     def output(self) -> str:
         """What the script printed on stdout so far."""
 
-    def wait_for_output(self, text: str, timeout: float = 30) -> str:
-        """Wait until `text` appears on the script's stdout (e.g. "LISTENING"); return stdout so far."""
-        deadline = time.monotonic() + timeout
-        while text not in (out := self.output()):
-            if not self.running() or time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} not printed within {timeout}s\n{self.kill().describe()}")
-            time.sleep(0.05)
+    def wait_for_output(self, text: str, timeout: float = 30, count: int = 1) -> str:
+        """Wait until `text` appears `count` times on the script's stdout (e.g. the second "LISTENING" of
+        a server that binds anew per client); return stdout so far. A script that ends first, or the
+        deadline, fails with the script's output."""
+        try:
+            wait_until(lambda: self.output().count(text) >= count or not self.running(), timeout, interval=0.05)
+        except WaitTimeout:
+            pass
+        out = self.output()
+        if out.count(text) < count:
+            raise AssertionError(f"{text!r} not printed {count} time(s) within {timeout}s\n{self.kill().describe()}")
         return out
 
     @abc.abstractmethod
@@ -258,9 +263,7 @@ class UnixProcess(RunningScript):
         return self._stop(timed_out=False)
 
     def _stop(self, timed_out: bool) -> RunResult:
-        if self.running():
-            self.proc.kill()
-        self.proc.wait()
+        stop_process(self.proc, timeout=5)
         return self._collect(timed_out)
 
     def _collect(self, timed_out: bool) -> RunResult:

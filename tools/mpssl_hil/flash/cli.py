@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
 from mpssl_hil.board.probe import BoardProbe
-from mpssl_hil.board.repl import open_transport
+from mpssl_hil.board.repl import BoardConnection, open_transport
 from mpssl_hil.board.usb_ids import UNKNOWN, identify_usb
 from mpssl_hil.flash.images import FlashedImage, FlashedImages, board_key, default_cache_path, image_digest
 from mpssl_hil.flash.plan import (
@@ -51,7 +51,7 @@ from mpssl_hil.flash.tools import (
     require_tool,
     run_command,
 )
-from mpssl_hil.rig.inventory import BoardConnection, PortInfo, Rig, RigBoard, RigError, probe_port, serial_ports
+from mpssl_hil.rig.inventory import PortInfo, Rig, RigBoard, RigError, probe_port, serial_ports
 
 BOOTLOADER_SOURCE = "import machine\nmachine.bootloader()\n"
 UF2_DRIVE_LABELS = ("RPI-RP2", "RP2350")
@@ -69,15 +69,8 @@ class FlashFailed(RuntimeError):
 FLASH_ERRORS = (RigError, PlanError, ToolMissing, FlashFailed)
 
 
-class BoardLink(BoardConnection, Protocol):
-    """The mpremote transport calls flashing needs: the probe's, and sending code without waiting for
-    its end (the board leaves USB inside `machine.bootloader()`)."""
-
-    def exec_raw_no_follow(self, command: str) -> None: ...
-
-
-def open_board_link(device: str) -> BoardLink:
-    link: BoardLink = open_transport(device, read_timeout=5.0)
+def open_board_link(device: str) -> BoardConnection:
+    link: BoardConnection = open_transport(device, read_timeout=5.0)
     return link
 
 
@@ -100,7 +93,7 @@ class Flasher:
 
     def __init__(self, cache: FlashedImages, *, runner: Runner | None = None, which: ToolFinder | None = None,
                  list_ports: Callable[[], Iterable[PortInfo]] | None = None,
-                 open_link: Callable[[str], BoardLink] | None = None,
+                 open_link: Callable[[str], BoardConnection] | None = None,
                  sleep: Callable[[float], None] | None = None, drive_roots: Sequence[Path] | None = None,
                  say: Callable[[str], None] = print, wait_seconds: float = WAIT_SECONDS,
                  poll_interval: float = POLL_INTERVAL) -> None:

@@ -22,7 +22,7 @@ from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
 from mpssl_hil.board.power import DEFAULT_OFF_SECONDS, MAX_HUB_PORT, MAX_OFF_SECONDS, PowerSwitch, hub_location_problem
 from mpssl_hil.board.probe import BoardProbe, ProbeFailed, probe_board
-from mpssl_hil.board.repl import RawRepl, open_transport
+from mpssl_hil.board.repl import BoardConnection, open_transport
 from mpssl_hil.board.usb_ids import UNKNOWN, identify_usb, vid_pid
 
 if sys.version_info >= (3, 11):
@@ -189,10 +189,6 @@ class PortInfo(Protocol):
 
     @property
     def description(self) -> str: ...
-
-
-class BoardConnection(RawRepl, Protocol):
-    def close(self) -> None: ...
 
 
 def serial_ports() -> list[PortInfo]:
