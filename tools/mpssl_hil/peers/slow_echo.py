@@ -18,12 +18,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from mpssl_hil.common.ports import connect_when_listening
 from mpssl_hil.common.waiting import Deadline
 from mpssl_hil.peers.log import PeerLog
+from mpssl_hil.peers.server import AcceptingServer
 from mpssl_hil.peers.tls import _send_close_notify
 
 HEADER_SIZE = 4
@@ -113,7 +113,7 @@ def _small_receive_buffer(sock: socket.socket, size: int) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
-class SlowEchoServer:
+class SlowEchoServer(AcceptingServer[SlowEchoConnection]):
     """Accepts TLS connections and echoes slowly on each, one thread per connection; `connections`
     holds a `SlowEchoConnection` per accepted client."""
 
@@ -121,44 +121,21 @@ class SlowEchoServer:
                  host: str = "127.0.0.1", log_dir: Path | None = None) -> None:
         self.host = host
         self.consumer = consumer
-        self.log = PeerLog("slow_echo_server", log_dir)
-        self.connections: list[SlowEchoConnection] = []
-        self._changed = threading.Condition()
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(certfile, keyfile)
-        self._listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        _small_receive_buffer(self._listener, consumer.receive_buffer)  # accepted sockets inherit it
-        self._listener.bind((host, 0))
-        self._listener.listen(16)
-        self.port: int = self._listener.getsockname()[1]
-        self._threads: list[threading.Thread] = []
-        self._accepting = threading.Thread(target=self._accept_loop, name="slow-echo-accept", daemon=True)
+        listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        _small_receive_buffer(listener, consumer.receive_buffer)  # accepted sockets inherit it
+        listener.bind((host, 0))
+        listener.listen(16)
+        super().__init__(listener, PeerLog("slow_echo_server", log_dir), join_budget=consumer.io_timeout + 5)
 
     def __enter__(self) -> SlowEchoServer:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self.log.add(f"listening on {self.host}:{self.port}, {self.consumer}")
-        self._accepting.start()
-
-    def stop(self) -> None:
-        """Stop accepting and wait (bounded by the consumer's io_timeout) for the connection threads."""
-        try:
-            self._listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._listener.close()
-        self._accepting.join(timeout=5)
-        budget = Deadline(self.consumer.io_timeout + 5)
-        for t in self._threads:
-            t.join(timeout=budget.remaining(floor=0.1))
-        self.log.add("stopped")
+    def listening(self) -> str:
+        return f"{super().listening()}, {self.consumer}"
 
     def wait_for_connections(self, n: int, timeout: float) -> list[SlowEchoConnection]:
         """The connections, once `n` have finished or `timeout` passed (then some may be unfinished)."""
@@ -166,18 +143,10 @@ class SlowEchoServer:
             self._changed.wait_for(lambda: sum(c.done for c in self.connections) >= n, timeout)
             return list(self.connections)
 
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                sock, addr = self._listener.accept()
-            except OSError:
-                return  # closed by stop()
-            record = SlowEchoConnection(peer=(addr[0], addr[1]))
-            with self._changed:
-                self.connections.append(record)
-            t = threading.Thread(target=self._serve, args=(sock, record), name="slow-echo", daemon=True)
-            self._threads.append(t)
-            t.start()
+    thread_name = "slow-echo"
+
+    def _record(self, peer: tuple[str, int]) -> SlowEchoConnection:
+        return SlowEchoConnection(peer=peer)
 
     def _serve(self, sock: socket.socket, record: SlowEchoConnection) -> None:
         sock.settimeout(self.consumer.io_timeout)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import socket
 import ssl
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, NamedTuple
 
 from mpssl_hil.common.ports import connect_when_listening
 from mpssl_hil.common.waiting import WaitTimeout
 from mpssl_hil.peers.log import PeerLog
+from mpssl_hil.peers.server import AcceptingServer
 
 
 @dataclass
@@ -39,7 +38,7 @@ def _subject(cert: dict[str, Any] | None) -> dict[str, str] | None:
     return {k: v for rdn in cert.get("subject", ()) for k, v in rdn}
 
 
-class TlsEchoServer:
+class TlsEchoServer(AcceptingServer[TlsConnection]):
     """Accepts TLS connections on an ephemeral port and echoes every byte until the client closes.
 
     Each connection runs in its own thread; `connections` holds one `TlsConnection` per accepted client.
@@ -62,9 +61,6 @@ class TlsEchoServer:
     ) -> None:
         self.host = host
         self.io_timeout = io_timeout
-        self.log = PeerLog("tls_echo_server", log_dir)
-        self.connections: list[TlsConnection] = []
-        self._changed = threading.Condition()
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(certfile, keyfile)
         if cafile is not None:
@@ -80,33 +76,12 @@ class TlsEchoServer:
             self.context.maximum_version = max_version
         if alpn:
             self.context.set_alpn_protocols(alpn)
-        self._listener = socket.create_server((host, port))
-        self.port: int = self._listener.getsockname()[1]
-        self._threads: list[threading.Thread] = []
-        self._accepting = threading.Thread(target=self._accept_loop, name="tls-accept", daemon=True)
+        super().__init__(socket.create_server((host, port)), PeerLog("tls_echo_server", log_dir),
+                         join_budget=io_timeout + 5)
 
     def __enter__(self) -> TlsEchoServer:
         self.start()
         return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self.log.add(f"listening on {self.host}:{self.port}")
-        self._accepting.start()
-
-    def stop(self) -> None:
-        try:
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-        except OSError:
-            pass
-        self._listener.close()
-        self._accepting.join(timeout=5)
-        for t in self._threads:
-            t.join(timeout=self.io_timeout)
-        self.log.add("stopped")
 
     def wait_for_connections(self, n: int, timeout: float = 30.0) -> list[TlsConnection]:
         """Wait until `n` connections have finished (echo done, socket closed); return them."""
@@ -122,18 +97,10 @@ class TlsEchoServer:
     def _finished(self) -> list[TlsConnection]:
         return [c for c in self.connections if c.done]
 
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                sock, addr = self._listener.accept()
-            except OSError:
-                return  # listener closed by stop()
-            record = TlsConnection(peer=(addr[0], addr[1]))
-            with self._changed:
-                self.connections.append(record)
-            t = threading.Thread(target=self._serve, args=(sock, record), name="tls-echo", daemon=True)
-            self._threads.append(t)
-            t.start()
+    thread_name = "tls-echo"
+
+    def _record(self, peer: tuple[str, int]) -> TlsConnection:
+        return TlsConnection(peer=peer)
 
     def _serve(self, sock: socket.socket, record: TlsConnection) -> None:
         who = f"{record.peer[0]}:{record.peer[1]}"
