@@ -88,7 +88,8 @@ UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 	$(UNIX_HEAP_FLAGS) $(UNIX_SANITIZE_FLAGS)
 
 .PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all sizes test test-sanitize \
-	soak fuzz fuzz-bytes fuzz-bytes-build fuzz-bytes-corpus fuzz-bytes-toolchain clean help
+	soak fuzz fuzz-bytes fuzz-bytes-build fuzz-bytes-corpus fuzz-bytes-toolchain clean help \
+	rp2040-bootrom rp2040-bootrom-src
 
 # Each MCU port brings its build rules in boards/<port>/port.mk: a target firmware-<port> that
 # builds BOARD into $(BUILD_ROOT)/<port>-$(BOARD)/firmware.*, and its boards added to
@@ -164,6 +165,65 @@ $(UNIX_BUILD)/micropython: $(MPY_CROSS) $(MPSSL_SRC)
 # The rp2040js emulator (npm package pinned in tools/rp2040js); its target skips without a bootrom.
 $(RP2040JS_DIR)/node_modules/.package-lock.json: $(RP2040JS_DIR)/package-lock.json
 	npm ci --prefix $(RP2040JS_DIR) --no-audit --no-fund
+
+# The RP2040 B1 bootrom the rp2040js target boots, built from its source (tools/rp2040js/README.md):
+# raspberrypi/pico-bootrom-rp2040 at tag b1 in PICO_BOOTROM_SRC, with its pico_sdk submodule at the commit
+# b1 pins. `make rp2040-bootrom-src` clones it there when absent; a PICO_BOOTROM_SRC that holds a checkout
+# is used as it is. pico_sdk comes from PICO_SDK_URL when given, else from MicroPython's lib/pico-sdk when
+# that clone holds the pinned commit, else from the URL in .gitmodules. Without GitHub, pass
+# PICO_BOOTROM_URL=<a local clone> (docs/emulated-boards.md). `make rp2040-bootrom` builds it with the
+# size fixes of tools/rp2040js/bootrom-fit.cmake (the checkout is not changed) into
+# build/rp2040-bootrom/b1-bootrom.bin, which the runner boots unless MPSSL_RP2040_BOOTROM or
+# --rp2040-bootrom names another image. Never commit that image.
+PICO_BOOTROM_SRC ?= $(HOME)/.cache/mpssl/pico-bootrom-rp2040
+PICO_BOOTROM_URL ?= https://github.com/raspberrypi/pico-bootrom-rp2040.git
+PICO_BOOTROM_TAG ?= b1
+PICO_SDK_URL ?=
+RP2040_BOOTROM_BUILD := $(BUILD_ROOT)/rp2040-bootrom
+RP2040_BOOTROM := $(RP2040_BOOTROM_BUILD)/b1-bootrom.bin
+
+rp2040-bootrom-src:
+	@set -e; src='$(PICO_BOOTROM_SRC)'; \
+	if [ ! -f "$$src/CMakeLists.txt" ]; then \
+		git clone --branch $(PICO_BOOTROM_TAG) '$(PICO_BOOTROM_URL)' "$$src" || { \
+		echo "Could not clone $(PICO_BOOTROM_URL) (tag $(PICO_BOOTROM_TAG)) into $$src. Without GitHub," >&2; \
+		echo "pass PICO_BOOTROM_URL=<a local clone of it>, or set PICO_BOOTROM_SRC to a checkout." >&2; exit 1; }; fi; \
+	tag=$$(git -C "$$src" describe --tags --exact-match 2>/dev/null || echo unknown); \
+	[ "$$tag" = '$(PICO_BOOTROM_TAG)' ] || echo "warning: $$src is at '$$tag', not $(PICO_BOOTROM_TAG)" >&2; \
+	if [ ! -f "$$src/pico_sdk/pico_sdk_init.cmake" ]; then \
+		pin=$$(git -C "$$src" rev-parse HEAD:pico_sdk); url='$(PICO_SDK_URL)'; \
+		if [ -z "$$url" ] && git -C '$(MICROPY_DIR)/lib/pico-sdk' cat-file -e "$$pin^{commit}" 2>/dev/null; then \
+			url='$(MICROPY_DIR)/lib/pico-sdk'; fi; \
+		git -C "$$src" submodule init pico_sdk; \
+		if [ -n "$$url" ]; then git -C "$$src" config submodule.pico_sdk.url "$$url"; fi; \
+		git -C "$$src" -c protocol.file.allow=always submodule update pico_sdk || { \
+		echo "Could not fill $$src/pico_sdk with pico-sdk $$pin. Without GitHub, pass" >&2; \
+		echo "PICO_SDK_URL=<a pico-sdk clone that holds that commit>." >&2; exit 1; }; fi
+
+# The ROM is 16 KiB: the linker script pads the image to that, and fails when the code is larger.
+rp2040-bootrom: rp2040-bootrom-src
+	@command -v cmake >/dev/null && test -n "$(HAVE_ARM_GCC)" || { \
+		echo "make rp2040-bootrom needs cmake and arm-none-eabi-gcc (Debian: cmake gcc-arm-none-eabi)" >&2; exit 1; }
+	@mkdir -p $(RP2040_BOOTROM_BUILD)
+	@echo "building the RP2040 B1 bootrom from $(PICO_BOOTROM_SRC) (log: $(RP2040_BOOTROM_BUILD)/build.log)"
+	@set -e; log=$(RP2040_BOOTROM_BUILD)/build.log; \
+	{ cmake -S '$(PICO_BOOTROM_SRC)' -B $(RP2040_BOOTROM_BUILD)/cmake \
+		-DCMAKE_PROJECT_pico_bootrom_INCLUDE=$(RP2040JS_DIR)/bootrom-fit.cmake && \
+	  GIT_DIR=$$(git -C '$(PICO_BOOTROM_SRC)' rev-parse --absolute-git-dir) \
+		cmake --build $(RP2040_BOOTROM_BUILD)/cmake --target bootrom -j$(JOBS); } >$$log 2>&1 || { \
+		tail -n 20 $$log >&2; \
+		if grep -q "region .ROM' overflowed" $$log; then \
+		echo "The bootrom is larger than the RP2040's 16 KiB ROM with arm-none-eabi-gcc" \
+			"$$(arm-none-eabi-gcc -dumpfullversion), even with the fixes of tools/rp2040js/bootrom-fit.cmake" \
+			"(the linker pads to 16 KiB, so its 'overflowed by' is not the excess)." >&2; fi; \
+		echo "make rp2040-bootrom failed; the whole log is $$log" >&2; exit 1; }
+	@set -e; elf=$(RP2040_BOOTROM_BUILD)/cmake/bootrom.elf; bin=$(RP2040_BOOTROM_BUILD)/cmake/bootrom.bin; \
+	used=$$(( 0x$$(arm-none-eabi-nm $$elf | awk '$$3 == "this_is_the_end_my_only_friend_the_end" {print $$1}') )); \
+	size=$$(wc -c <$$bin); \
+	if [ $$used -gt 16384 ] || [ $$size -ne 16384 ]; then \
+		echo "$$bin is not a 16 KiB ROM image: $$used bytes of code and data, a $$size-byte file" >&2; exit 1; fi; \
+	cp $$bin $(RP2040_BOOTROM); \
+	echo "$(RP2040_BOOTROM): $$used of 16384 bytes used, $$((16384 - used)) to spare"
 
 test: venv $(if $(HAVE_NPM),$(RP2040JS_DIR)/node_modules/.package-lock.json)
 ifneq ($(HAVE_MICROPY),)
