@@ -18,14 +18,12 @@ import pytest
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
 from mpssl_hil.board import link as link_module
-from mpssl_hil.board import power
+from mpssl_hil.board import power, session
+from mpssl_hil.board.discovery import find_port
 from mpssl_hil.board.link import ALIVE, SerialBoardLink
 from mpssl_hil.board.power import PowerCycleFailed, PowerSwitch, cycle, power_cycler
 from mpssl_hil.board.recovery import recover
 from mpssl_hil.common.tools import CommandTimedOut, ToolMissing
-from mpssl_hil.plugin import session
-from mpssl_hil.plugin.selection import TargetSpec
-from mpssl_hil.plugin.session import find_port
 from mpssl_hil.rig import inventory
 from mpssl_hil.rig.inventory import Rig, RigError
 
@@ -337,9 +335,9 @@ port = "/dev/ttyACM3"
     monkeypatch.setattr(session, "find_port", lambda serial_number: "/dev/ttyACM0")
     monkeypatch.setattr(session, "set_clock", lambda transport: None)
     monkeypatch.setattr(session, "resets_on_rts", lambda device: False)
-    boards = session.BoardSession(None, rig)
-    boards.board(TargetSpec("id", SERIAL))
-    boards.board(TargetSpec("port", "/dev/ttyACM3"))
+    boards = session.BoardSession(None, declared=rig.find)
+    boards.board(SERIAL, by_serial_number=True, label=f"id:{SERIAL}")
+    boards.board("/dev/ttyACM3", by_serial_number=False, label="port:/dev/ttyACM3")
     transport = types.SimpleNamespace(close=lambda: None)
     assert links["pico-w"](transport).power_cycle() is True
     assert calls(program) == [f"-l {HUB} -p 2 -a cycle -d 0.5"]

@@ -36,7 +36,7 @@ from mpssl_hil.plugin.fixtures import (
 )
 from mpssl_hil.plugin.options import NAMED, NO_MICROPYTHON, TARGETS, pytest_addoption
 from mpssl_hil.plugin.selection import gc_heap_ids, parse_targets, target_ids
-from mpssl_hil.plugin.session import BOARDS, BoardSession, selected_target
+from mpssl_hil.plugin.session import BOARDS, PluginBoards, selected_target
 from mpssl_hil.rig.inventory import Rig, RigBoard, RigError
 
 __all__ = [
@@ -87,7 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[NAMED] = bool(texts)
     except (ValueError, RigError) as e:
         raise pytest.UsageError(str(e)) from e
-    config.stash[BOARDS] = BoardSession(config.getoption("--host-ip"), rig, config.getoption("--flash"))
+    config.stash[BOARDS] = PluginBoards(config.getoption("--host-ip"), rig, config.getoption("--flash"))
 
 
 def rig_target(board: RigBoard) -> str:

@@ -16,10 +16,11 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
+from mpssl_hil.board.discovery import PortInfo, serial_ports
 from mpssl_hil.board.power import DEFAULT_OFF_SECONDS, MAX_HUB_PORT, MAX_OFF_SECONDS, PowerSwitch, hub_location_problem
 from mpssl_hil.board.probe import BoardProbe, ProbeFailed, probe_board
 from mpssl_hil.board.repl import BoardConnection, open_transport
@@ -170,31 +171,6 @@ class Rig:
     def board_for(self, port: str | None, serial_number: str | None) -> RigBoard | None:
         """The board declared for a connected port (by serial number where the file gives one)."""
         return next((b for b in self.boards if b.matches(port, serial_number)), None)
-
-
-class PortInfo(Protocol):
-    """What this module reads of pyserial's `ListPortInfo`."""
-
-    @property
-    def device(self) -> str: ...
-
-    @property
-    def serial_number(self) -> str | None: ...
-
-    @property
-    def vid(self) -> int | None: ...
-
-    @property
-    def pid(self) -> int | None: ...
-
-    @property
-    def description(self) -> str: ...
-
-
-def serial_ports() -> list[PortInfo]:
-    import serial.tools.list_ports  # type: ignore[import-untyped]
-
-    return list(serial.tools.list_ports.comports())
 
 
 def open_serial_transport(device: str) -> BoardConnection:
