@@ -13,6 +13,7 @@ import pytest
 
 from mpssl_hil.emulators.rp2040js import (
     BOOTROM_ENV,
+    BUILT_BOOTROM,
     WRAPPER,
     WRAPPER_DIR,
     Rp2040jsBoard,
@@ -42,13 +43,47 @@ def test_bootrom_comes_from_the_option_then_the_environment(tmp_path: Path) -> N
     assert bootrom_from(None, {}) is None
 
 
+def test_the_built_bootrom_is_the_last_default(tmp_path: Path) -> None:
+    built = tmp_path / "b1-bootrom.bin"
+    assert bootrom_from(None, {}, built) is None, "not built yet: no default"
+    built.write_bytes(b"")
+    assert bootrom_from(None, {}, built) == built
+    assert bootrom_from(None, {BOOTROM_ENV: ""}, built) == built
+    assert bootrom_from(None, {BOOTROM_ENV: "/b.bin"}, built) == Path("/b.bin")
+    assert bootrom_from(tmp_path / "a.bin", {BOOTROM_ENV: "/b.bin"}, built) == tmp_path / "a.bin"
+    assert BUILT_BOOTROM == Path("build/rp2040-bootrom/b1-bootrom.bin"), "where `make rp2040-bootrom` writes it"
+
+
+BOOTROM_PATH_TEST = """
+from mpssl_hil.plugin.options import rp2040_bootrom_path
+
+def test_bootrom_path(pytestconfig):
+    print("BOOTROM", rp2040_bootrom_path(pytestconfig))
+"""
+
+
+def test_plugin_boots_the_built_bootrom_unless_told_otherwise(pytester: pytest.Pytester,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(BOOTROM_ENV, raising=False)
+    pytester.makepyfile(BOOTROM_PATH_TEST)
+    pytester.runpytest("-s").stdout.fnmatch_lines(["*BOOTROM None"])
+    built = pytester.path / BUILT_BOOTROM
+    built.parent.mkdir(parents=True)
+    built.write_bytes(b"")
+    pytester.runpytest("-s").stdout.fnmatch_lines([f"*BOOTROM {built}"])
+    pytester.runpytest("-s", "--rp2040-bootrom", "/option.bin").stdout.fnmatch_lines(["*BOOTROM /option.bin"])
+    monkeypatch.setenv(BOOTROM_ENV, "/env.bin")
+    pytester.runpytest("-s").stdout.fnmatch_lines(["*BOOTROM /env.bin"])
+
+
 def test_reasons_are_one_line_and_name_the_fix(tmp_path: Path, installed: Path) -> None:
     firmware = tmp_path / "firmware.uf2"
     bootrom = tmp_path / "b1.bin"
     assert "node is not installed" in str(unavailable_reason(firmware, bootrom, installed, node=None))
     assert "npm ci --prefix" in str(unavailable_reason(firmware, bootrom, tmp_path / "empty", node="sh"))
     absent = unavailable_reason(firmware, None, installed, node="sh")
-    assert absent is not None and "--rp2040-bootrom" in absent and BOOTROM_ENV in absent
+    assert absent is not None and "make rp2040-bootrom" in absent
+    assert "--rp2040-bootrom" in absent and BOOTROM_ENV in absent
     assert f"no RP2040 bootrom image at {bootrom}" in str(unavailable_reason(firmware, bootrom, installed, node="sh"))
     bootrom.write_bytes(b"\0" * 16384)
     assert "make firmware PORT=rp2 BOARD=RPI_PICO_W" in str(
@@ -62,7 +97,7 @@ def test_board_without_bootrom_raises_the_skip_reason(tmp_path: Path, monkeypatc
     monkeypatch.delenv(BOOTROM_ENV, raising=False)
     if not WRAPPER_READY:
         pytest.skip("needs node and `npm ci --prefix tools/rp2040js` to reach the bootrom check")
-    with pytest.raises(Rp2040jsUnavailable, match="no RP2040 bootrom image: pass --rp2040-bootrom"):
+    with pytest.raises(Rp2040jsUnavailable, match="no RP2040 bootrom image: run `make rp2040-bootrom`"):
         Rp2040jsBoard(tmp_path / "firmware.uf2")
 
 
@@ -79,7 +114,8 @@ def test_rp2040js_target_skips_without_bootrom(pytester: pytest.Pytester, monkey
     pytester.makepyfile(DEVICE_TEST)
     result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines([f"SKIPPED * no RP2040 bootrom image: pass --rp2040-bootrom or set {BOOTROM_ENV}*"])
+    result.stdout.fnmatch_lines(["SKIPPED * no RP2040 bootrom image: run `make rp2040-bootrom`, or pass "
+                                 f"--rp2040-bootrom or set {BOOTROM_ENV}*"])
 
 
 def node_call(function: str, *args: object) -> object:

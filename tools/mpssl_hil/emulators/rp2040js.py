@@ -9,7 +9,8 @@ target copies each run's files into the board's own littlefs instead (`delivery`
 is fresh per emulator process, so the first run of a session writes every file.
 
 The emulator needs the RP2040 B1 bootrom image, which rp2040js does not ship: its path comes from
-the `bootrom` argument or the MPSSL_RP2040_BOOTROM environment variable (tools/rp2040js/README.md)."""
+the `bootrom` argument, else the MPSSL_RP2040_BOOTROM environment variable, else the image
+`make rp2040-bootrom` builds from source when it is there (tools/rp2040js/README.md)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from mpssl_hil.board.serial import Delivery
 from mpssl_hil.common.process import die_with_parent, stop_process
 
 BOOTROM_ENV = "MPSSL_RP2040_BOOTROM"
+BUILT_BOOTROM = Path("build/rp2040-bootrom/b1-bootrom.bin")  # `make rp2040-bootrom`, under the repository
 WRAPPER_DIR = Path(__file__).resolve().parents[2] / "rp2040js"  # tools/rp2040js
 WRAPPER = "run.mjs"
 PACKAGE = "rp2040js"
@@ -37,12 +39,17 @@ class Rp2040jsUnavailable(RuntimeError):
     """The emulated RP2040 cannot start here; str() is the one-line reason."""
 
 
-def bootrom_from(given: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
-    """The bootrom path: `given`, else $MPSSL_RP2040_BOOTROM, else None."""
+def bootrom_from(given: Path | None, environ: Mapping[str, str] | None = None,
+                 built: Path | None = None) -> Path | None:
+    """The bootrom path: `given`, else $MPSSL_RP2040_BOOTROM, else `built` (the image `make rp2040-bootrom`
+    wrote) when that file exists, else None.  A named image is returned even when missing, so the skip
+    names it; the built one is only a default."""
     if given is not None:
         return given
     value = (os.environ if environ is None else environ).get(BOOTROM_ENV, "")
-    return Path(value).expanduser() if value else None
+    if value:
+        return Path(value).expanduser()
+    return built if built is not None and built.is_file() else None
 
 
 def unavailable_reason(firmware: Path, bootrom: Path | None, wrapper_dir: Path = WRAPPER_DIR,
@@ -53,8 +60,8 @@ def unavailable_reason(firmware: Path, bootrom: Path | None, wrapper_dir: Path =
     if not (wrapper_dir / "node_modules" / PACKAGE / "package.json").is_file():
         return f"the rp2040js npm package is not installed: run `npm ci --prefix {wrapper_dir}`"
     if bootrom is None:
-        return (f"no RP2040 bootrom image: pass --rp2040-bootrom or set {BOOTROM_ENV} "
-                "(tools/rp2040js/README.md says where to get it)")
+        return (f"no RP2040 bootrom image: run `make rp2040-bootrom`, or pass --rp2040-bootrom or set "
+                f"{BOOTROM_ENV} (tools/rp2040js/README.md)")
     if not bootrom.is_file():
         return f"no RP2040 bootrom image at {bootrom} (tools/rp2040js/README.md says where to get it)"
     if not firmware.is_file():

@@ -27,6 +27,7 @@ from mpssl_hil.plugin.options import (
     micropython_path,
     named,
     qemu_firmware_path,
+    rp2040_bootrom_path,
     rp2040_firmware_path,
     selected,
     unusable,
@@ -230,7 +231,7 @@ def rp2040js_board(pytestconfig: pytest.Config) -> Iterator[Rp2040jsBoard]:
     """mpssl's RPI_PICO_W firmware on the rp2040js emulator, started once per session."""
     require_selected(pytestconfig, "rp2040js")
     try:
-        board = Rp2040jsBoard(rp2040_firmware_path(pytestconfig), pytestconfig.getoption("--rp2040-bootrom"))
+        board = Rp2040jsBoard(rp2040_firmware_path(pytestconfig), rp2040_bootrom_path(pytestconfig))
         board.start()
     except Rp2040jsUnavailable as e:
         problem = str(e)

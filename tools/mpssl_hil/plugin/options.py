@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import pytest
 
-from mpssl_hil.emulators.rp2040js import BOOTROM_ENV, bootrom_from
+from mpssl_hil.emulators.rp2040js import BOOTROM_ENV, BUILT_BOOTROM, bootrom_from
 from mpssl_hil.plugin.selection import USAGE, TargetKind, TargetSpec
 
 NO_MICROPYTHON = "no build/unix/micropython: run `make` with a MicroPython checkout (MICROPY_DIR)"
@@ -23,8 +23,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the unix MicroPython binary (default: <rootdir>/build/unix/micropython)")
     group.addoption("--qemu-firmware", type=Path, default=None,
                     help="the qemu board's firmware (default: <rootdir>/build/qemu-MPS2_AN385/firmware.elf)")
-    group.addoption("--rp2040-bootrom", type=Path, default=bootrom_from(None),
-                    help=f"the RP2040 B1 bootrom image the rp2040js target boots (default: ${BOOTROM_ENV})")
+    group.addoption("--rp2040-bootrom", type=Path, default=None,
+                    help=f"the RP2040 B1 bootrom image the rp2040js target boots (default: ${BOOTROM_ENV}, "
+                         f"else <rootdir>/{BUILT_BOOTROM} when `make rp2040-bootrom` has built it)")
     group.addoption("--rp2040-firmware", type=Path, default=None,
                     help="the rp2040js target's firmware (default: <rootdir>/build/rp2-RPI_PICO_W/firmware.uf2)")
     group.addoption("--peer-log-dir", type=Path, default=None,
@@ -61,6 +62,11 @@ def qemu_firmware_path(config: pytest.Config) -> Path:
 def rp2040_firmware_path(config: pytest.Config) -> Path:
     given: Path | None = config.getoption("--rp2040-firmware")
     return given if given is not None else config.rootpath / "build" / "rp2-RPI_PICO_W" / "firmware.uf2"
+
+
+def rp2040_bootrom_path(config: pytest.Config) -> Path | None:
+    """--rp2040-bootrom, else $MPSSL_RP2040_BOOTROM, else the image `make rp2040-bootrom` built, if any."""
+    return bootrom_from(config.getoption("--rp2040-bootrom"), built=config.rootpath / BUILT_BOOTROM)
 
 
 def selected(config: pytest.Config, kind: TargetKind) -> bool:
