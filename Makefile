@@ -14,6 +14,7 @@
 #   make flash PORT=p BOARD=b DEVICE=d   write build/<p>-<b>/firmware.* to a real board (d: its serial port
 #                             or USB serial number); skipped when the board runs that image, FORCE=1 flashes anyway
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
+#   make rp2040-bootrom       the RP2040 B1 bootrom the rp2040js target boots, from source (PICO_BOOTROM_SRC)
 #   make clean
 
 MICROPY_DIR ?= $(HOME)/.cache/mpssl/micropython
@@ -101,7 +102,7 @@ FIRMWARE_BOARDS :=
 all: venv firmware $(if $(HAVE_ARM_GCC),firmware-qemu)
 
 help:
-	@sed -n '2,15p' $(ROOT)/Makefile
+	@sed -n '2,18p' $(ROOT)/Makefile
 
 venv: $(VENV)/.installed
 
@@ -162,7 +163,8 @@ $(UNIX_BUILD)/micropython: $(MPY_CROSS) $(MPSSL_SRC)
 
 # The suite builds what it can: with a checkout, both unix builds and (with an Arm toolchain) the
 # emulated qemu board; the tests that need what could not be built skip with a one-line reason.
-# The rp2040js emulator (npm package pinned in tools/rp2040js); its target skips without a bootrom.
+# The rp2040js emulator (npm package pinned in tools/rp2040js); its target skips without a bootrom
+# (make rp2040-bootrom) or build/rp2-RPI_PICO_W.
 $(RP2040JS_DIR)/node_modules/.package-lock.json: $(RP2040JS_DIR)/package-lock.json
 	npm ci --prefix $(RP2040JS_DIR) --no-audit --no-fund
 
@@ -185,7 +187,7 @@ RP2040_BOOTROM := $(RP2040_BOOTROM_BUILD)/b1-bootrom.bin
 rp2040-bootrom-src:
 	@set -e; src='$(PICO_BOOTROM_SRC)'; \
 	if [ ! -f "$$src/CMakeLists.txt" ]; then \
-		git clone --branch $(PICO_BOOTROM_TAG) '$(PICO_BOOTROM_URL)' "$$src" || { \
+		git -c advice.detachedHead=false clone --branch $(PICO_BOOTROM_TAG) '$(PICO_BOOTROM_URL)' "$$src" || { \
 		echo "Could not clone $(PICO_BOOTROM_URL) (tag $(PICO_BOOTROM_TAG)) into $$src. Without GitHub," >&2; \
 		echo "pass PICO_BOOTROM_URL=<a local clone of it>, or set PICO_BOOTROM_SRC to a checkout." >&2; exit 1; }; fi; \
 	tag=$$(git -C "$$src" describe --tags --exact-match 2>/dev/null || echo unknown); \
