@@ -4,6 +4,10 @@
 
 # Our board directory, before it is pointed at upstream's below (the manifest lives here).
 MPSSL_BOARD_DIR := $(abspath $(BOARD_DIR))
+
+# A board with no MPSSL_UPSTREAM_BOARD (QEMU_NETDUINO_PLUS_2, an emulation board) has its own
+# definition in its directory and takes only the tls swap below.
+ifdef MPSSL_UPSTREAM_BOARD
 # Relative to ports/stm32, where the port's make runs.
 MPSSL_UPSTREAM_BOARD_DIR := boards/$(MPSSL_UPSTREAM_BOARD)
 
@@ -13,6 +17,7 @@ include $(MPSSL_UPSTREAM_BOARD_DIR)/mpconfigboard.mk
 # config (-I$(BOARD_DIR)), pins.csv, and the board's C files ($(BOARD_DIR)/*.c). BOARD (the name)
 # was already taken from our directory's name, which is the same.
 override BOARD_DIR := $(MPSSL_UPSTREAM_BOARD_DIR)
+endif
 
 # No built-in tls module: mpssl's micropython.mk compiles lib/mbedtls and the error table itself.
 MICROPY_PY_SSL = 0

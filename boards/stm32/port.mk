@@ -1,10 +1,10 @@
 # STM32 firmware with mpssl (included by the top Makefile).
-#   make firmware PORT=stm32 [BOARD=NUCLEO_F429ZI|PYBD_SF2]  ->  build/stm32-<BOARD>/firmware.{elf,bin,hex,dfu}
+#   make firmware PORT=stm32 [BOARD=NUCLEO_F429ZI|PYBD_SF2|QEMU_NETDUINO_PLUS_2]  ->  build/stm32-<BOARD>/firmware.{elf,bin,hex,dfu}
 # The port's make runs in the checkout's ports/stm32 but writes only under BUILD=; our own
 # mpy-cross keeps it from building one in the checkout, and PYTHONDONTWRITEBYTECODE keeps the
 # port's Python generators from leaving __pycache__ there.
 
-STM32_BOARDS := NUCLEO_F429ZI PYBD_SF2
+STM32_BOARDS := NUCLEO_F429ZI PYBD_SF2 QEMU_NETDUINO_PLUS_2
 FIRMWARE_BOARDS += $(addprefix stm32:,$(STM32_BOARDS))
 
 # BOARD is shared with the other ports' rules: only a BOARD the user gave counts here.
@@ -30,11 +30,12 @@ check-stm32-board:
 firmware-stm32: check-micropython check-stm32-board $(MPY_CROSS)
 	PYTHONDONTWRITEBYTECODE=1 $(MAKE) -C $(MICROPY_DIR)/ports/stm32 $(STM32_MAKE_ARGS) -j$(STM32_JOBS)
 
-# The upstream board of the same hardware, from the same checkout, for `make sizes`. NimBLE's
+# The upstream board of the same hardware, from the same checkout, for `make sizes` (for the
+# emulation board QEMU_<name>, upstream's <name>). NimBLE's
 # submodule may be absent (as here): the upstream PYBD build then uses BTstack, as ours does.
 .PHONY: firmware-upstream-stm32
 firmware-upstream-stm32: check-micropython check-stm32-board $(MPY_CROSS)
-	PYTHONDONTWRITEBYTECODE=1 $(MAKE) -C $(MICROPY_DIR)/ports/stm32 BOARD=$(STM32_BOARD) \
+	PYTHONDONTWRITEBYTECODE=1 $(MAKE) -C $(MICROPY_DIR)/ports/stm32 BOARD=$(patsubst QEMU_%,%,$(STM32_BOARD)) \
 		BUILD=$(BUILD_ROOT)/upstream/stm32-$(STM32_BOARD) MICROPY_MPYCROSS=$(MPY_CROSS) \
 		$(if $(wildcard $(MICROPY_DIR)/lib/mynewt-nimble/nimble),,MICROPY_BLUETOOTH_NIMBLE=0 MICROPY_BLUETOOTH_BTSTACK=1) \
 		-j$(STM32_JOBS)
