@@ -152,6 +152,7 @@ typedef struct _mpssl_socket_t {
     bool check_hostname;
     bool wait_intent;           // the running call waits for the stream (a blocking call)
     bool stream_ended;          // a read of the wrapped stream returned 0: its end
+    bool timed_out;             // the stream's own timeout ran out inside the running mbedTLS call
     int io_errno;               // errno the stream reported inside the running mbedTLS call
     int error;                  // sticky: the mbedTLS code that failed the socket
     int error_errno;            // sticky: or the stream's errno

@@ -6,6 +6,7 @@
 // - A blocking call waits for the stream between mbedTLS calls (mpssl_transport_wait); a
 //   non-blocking one returns "would block" and remembers the direction for poll.
 // - What the stream or the verify callback raised inside mbedTLS is raised once mbedTLS returned.
+// - So is the stream's own timeout, as OSError(ETIMEDOUT): the socket stays usable.
 // - A fatal error releases mbedTLS and is kept: every later call raises it again.
 #include <string.h>
 
@@ -115,6 +116,7 @@ static size_t write_length(mpssl_socket_t *self, const uint8_t *buf, size_t len)
 
 static int call_mbedtls(mpssl_socket_t *self, mpssl_op_t op, uint8_t *buf, size_t len) {
     self->io_errno = 0;
+    self->timed_out = false;
     switch (op) {
         case OP_HANDSHAKE:
             return mbedtls_ssl_handshake(&self->ssl);
@@ -192,6 +194,11 @@ static int run(mpssl_socket_t *self, mpssl_op_t op, uint8_t *buf, size_t len, bo
             mp_obj_t exc = self->pending_exc;
             self->pending_exc = MP_OBJ_NULL;
             nlr_raise(exc);
+        }
+        if (self->timed_out) {
+            // The stream waited as long as its timeout allows; mbedTLS is intact, as above.
+            self->timed_out = false;
+            mp_raise_OSError(MP_ETIMEDOUT);
         }
         if (!wait && self->blocking == MPSSL_BLOCKING_NO) {
             return MPSSL_WOULD_BLOCK;

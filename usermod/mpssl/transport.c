@@ -8,6 +8,9 @@
 // - Once an exception is pending, the stream is not called again within the same mbedTLS call.
 // - A stream error travels as MBEDTLS_ERR_NET_*_FAILED with the errno kept in io_errno, so no
 //   errno is mistaken for an mbedTLS code.
+// - The stream's own timeout (a socket's settimeout) is not an error of the connection: mbedTLS
+//   is told "would block" and the module raises OSError(ETIMEDOUT) once it has returned, so the
+//   call can be repeated (over DTLS, that is how an application sees a lost datagram).
 // - A stream that answers "would block" is non-blocking from then on.
 // - Nothing here waits: a DTLS receive with a timeout reads only what is ready, and the socket
 //   waits (mpssl_transport_wait) between mbedTLS calls, where an exception may propagate.
@@ -24,7 +27,7 @@
 
 static int stream_call(mpssl_socket_t *self, bool write, unsigned char *buf, size_t len) {
     int want = write ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_SSL_WANT_READ;
-    if (self->pending_exc != MP_OBJ_NULL) {
+    if (self->pending_exc != MP_OBJ_NULL || self->timed_out) {
         return want; // keep the first exception; mbedTLS returns, then the module raises it
     }
     int err = 0;
@@ -41,6 +44,10 @@ static int stream_call(mpssl_socket_t *self, bool write, unsigned char *buf, siz
     if (out == MP_STREAM_ERROR) {
         if (mp_is_nonblocking_error(err)) {
             self->blocking = MPSSL_BLOCKING_NO;
+            return want;
+        }
+        if (err == MP_ETIMEDOUT) {
+            self->timed_out = true;
             return want;
         }
         self->io_errno = err;
