@@ -9,6 +9,7 @@
 #   make test                 the whole test suite
 #   make test-sanitize        the device tests on the unix binaries built with SANITIZE=1; any report fails
 #   make soak                 10,000 handshakes of every kind in one process (SOAK=n for another count)
+#   make lossy                lossy and slow links, SEEDS seeds per DTLS direction (default 20), outcomes summed up
 #   make fuzz                 random operation sequences (Hypothesis) for SECONDS seconds (default 600)
 #   make fuzz-bytes           the libFuzzer harnesses (clang-14), SECONDS seconds each; crashes in build/fuzz/crashes/
 #   make flash PORT=p BOARD=b DEVICE=d   write build/<p>-<b>/firmware.* to a real board (d: its serial port
@@ -89,7 +90,7 @@ UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 	$(UNIX_HEAP_FLAGS) $(UNIX_SANITIZE_FLAGS)
 
 .PHONY: all venv check-micropython micropython firmware firmware-unix firmware-all sizes test test-sanitize \
-	soak fuzz fuzz-bytes fuzz-bytes-build fuzz-bytes-corpus fuzz-bytes-toolchain clean help \
+	soak lossy fuzz fuzz-bytes fuzz-bytes-build fuzz-bytes-corpus fuzz-bytes-toolchain clean help \
 	rp2040-bootrom rp2040-bootrom-src
 
 # Each MCU port brings its build rules in boards/<port>/port.mk: a target firmware-<port> that
@@ -102,7 +103,7 @@ FIRMWARE_BOARDS :=
 all: venv firmware $(if $(HAVE_ARM_GCC),firmware-qemu)
 
 help:
-	@sed -n '2,18p' $(ROOT)/Makefile
+	@sed -n '2,/^$$/{/^#/p}' $(ROOT)/Makefile
 
 venv: $(VENV)/.installed
 
@@ -258,6 +259,18 @@ SECONDS ?= 600
 soak: venv check-micropython
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=gc
 	MPSSL_SOAK_HANDSHAKES=$(SOAK) $(VENV)/bin/pytest -k 'unix' $(PYTEST_ARGS) $(ROOT)/tests/device/test_soak.py
+
+# The lossy- and slow-link tests (tests/device/test_lossy_links.py; `make test` runs 3 seeds) with SEEDS seeds per
+# DTLS direction on LOSSY_TARGET (unix; qemu works too, slower). Each seed's outcome goes to
+# build/lossy/results.jsonl, summed up per direction at the end (completed / timed out / other), pass or fail.
+SEEDS ?= 20
+LOSSY_TARGET ?= unix
+lossy: venv check-micropython
+	$(MAKE) firmware PORT=unix
+	@mkdir -p $(BUILD_ROOT)/lossy && rm -f $(BUILD_ROOT)/lossy/results.jsonl
+	MPSSL_LOSSY_SEEDS=$(SEEDS) MPSSL_LOSSY_REPORT=$(BUILD_ROOT)/lossy/results.jsonl $(VENV)/bin/pytest \
+		--target $(LOSSY_TARGET) $(PYTEST_ARGS) $(ROOT)/tests/device/test_lossy_links.py; rc=$$?; \
+	$(VENV)/bin/python -m mpssl_hil.suites.lossy $(BUILD_ROOT)/lossy/results.jsonl; exit $$rc
 
 fuzz: venv check-micropython
 	$(MAKE) firmware PORT=unix

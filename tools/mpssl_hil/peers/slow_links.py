@@ -130,7 +130,8 @@ class _TcpProxy:
                 except ConnectionResetError:
                     data = b""
                 if not data:
-                    self._ended(record, way, dst)
+                    if not self._stopping.is_set():  # stop() itself ends both streams: not the peers' doing
+                        self._ended(record, way, dst)
                     return
                 self._forward(record, way, data, dst)
         except OSError as e:
