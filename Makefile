@@ -16,6 +16,7 @@
 #                             or USB serial number); skipped when the board runs that image, FORCE=1 flashes anyway
 #   make micropython          clone MicroPython (pinned tag + the submodules the ports need)
 #   make rp2040-bootrom       the RP2040 B1 bootrom the rp2040js target boots, from source (PICO_BOOTROM_SRC)
+#   make bench                mpssl against the built-in tls on two GC-heap unix builds: bench/results.{md,png}
 #   make clean
 
 MICROPY_DIR ?= $(HOME)/.cache/mpssl/micropython
@@ -147,6 +148,36 @@ sizes: venv check-micropython
 		$(MAKE) --no-print-directory firmware PORT=$${pb%%:*} BOARD=$${pb#*:} >/dev/null; \
 		$(MAKE) --no-print-directory firmware-upstream-$${pb%%:*} BOARD=$${pb#*:} >/dev/null; done
 	@$(VENV)/bin/python -m mpssl_hil.suites.sizes $(BUILD_ROOT) $(FIRMWARE_BOARDS)
+
+# `make bench`: mpssl against upstream's built-in tls, on two unix binaries built from the same checkout
+# with the same flags and mbedTLS on MicroPython's GC heap (the MCU ports' allocation mode); symbols kept
+# (STRIP=) for callgrind's per-function profile.
+# - build/bench/mpssl: as `make firmware PORT=unix MBEDTLS_HEAP=gc` (mpssl, no built-in tls, no ssl.py);
+# - build/bench/builtin: plain upstream unix (built-in tls, micropython-lib's ssl.py frozen by the port's
+#   own manifest), its mbedTLS configuration wrapped by bench/config/builtin_gc_heap.h to select the same
+#   bare-metal heap hooks.
+# The driver (tools/mpssl_hil/suites/bench.py) runs bench/scripts/ on both, under valgrind (callgrind) for
+# instruction counts, and writes bench/results.md and bench/results.png. BENCH_ARGS="--quick" for a short run.
+BENCH_BUILD := $(BUILD_ROOT)/bench
+BENCH_ARGS ?=
+BENCH_COMMON_ARGS := PROG=micropython MICROPY_PY_BTREE=0 MICROPY_MPYCROSS=$(MPY_CROSS) STRIP=
+BENCH_BINARIES := $(BENCH_BUILD)/mpssl/micropython $(BENCH_BUILD)/builtin/micropython
+
+.PHONY: bench bench-build
+bench-build: check-micropython $(BENCH_BINARIES)
+
+$(BENCH_BUILD)/mpssl/micropython: $(MPY_CROSS) $(MPSSL_SRC)
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix BUILD=$(BENCH_BUILD)/mpssl $(BENCH_COMMON_ARGS) \
+		USER_C_MODULES=$(ROOT)/usermod MICROPY_PY_SSL=0 FROZEN_MANIFEST=$(ROOT)/ports-config/unix/manifest.py \
+		MPSSL_MBEDTLS_GC_HEAP=1 MPSSL_HOST_ENTROPY=1 -j$(JOBS)
+
+$(BENCH_BUILD)/builtin/micropython: $(MPY_CROSS) $(ROOT)/bench/config/builtin_gc_heap.h
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix BUILD=$(BENCH_BUILD)/builtin $(BENCH_COMMON_ARGS) \
+		MBEDTLS_CONFIG_FILE='\"builtin_gc_heap.h\"' CFLAGS_EXTRA=-I$(ROOT)/bench/config -j$(JOBS)
+
+bench: venv bench-build
+	@$(VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(VENV)/bin/pip install --quiet -e '$(ROOT)[dev,bench]'
+	$(VENV)/bin/python -m mpssl_hil.suites.bench --build-root $(BUILD_ROOT) --out $(ROOT)/bench $(BENCH_ARGS)
 
 # Every board this machine can build (ESP32 needs ESP-IDF, which is not part of firmware-all).
 firmware-all: check-micropython
