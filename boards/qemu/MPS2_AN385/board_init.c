@@ -8,6 +8,7 @@
 #include "extmod/modnetwork.h"
 #include "lwip/init.h"
 
+#include "board_hal.h"
 #include "eth_netif.h"
 #include "lan9118.h"
 #include "lwip_service.h"
@@ -23,16 +24,10 @@
 
 extern const uint32_t isr_vector[];
 void Default_Handler(void);
-void SysTick_Handler(void);
 
 // The table's alignment must cover its size rounded up to a power of two.
 static uint32_t vectors[CORE_VECTORS + EXTERNAL_IRQS] __attribute__((aligned(256)));
 static bool hardware_ready;
-
-static void board_systick(void) {
-    SysTick_Handler(); // the port's millisecond counter
-    lwip_service_tick();
-}
 
 static void install_vectors(void) {
     memcpy(vectors, isr_vector, CORE_VECTORS * sizeof(uint32_t));
@@ -40,9 +35,10 @@ static void install_vectors(void) {
         vectors[i] = (uint32_t)Default_Handler;
     }
     vectors[PENDSV_VECTOR] = (uint32_t)lwip_service_handler;
-    vectors[SYSTICK_VECTOR] = (uint32_t)board_systick;
+    vectors[SYSTICK_VECTOR] = (uint32_t)board_hal_systick;
     vectors[CORE_VECTORS + LAN9118_IRQ] = (uint32_t)eth_irq_handler;
     __asm volatile ("cpsid i" ::: "memory");
+    board_hal_init(vectors);
     SCB_VTOR = (uint32_t)vectors;
     SCB_SHPR3 |= 0xffu << 16; // PendSV: lowest priority, so it never interrupts another handler
     __asm volatile ("dsb\n isb\n cpsie i" ::: "memory");

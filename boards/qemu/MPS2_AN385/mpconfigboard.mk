@@ -37,6 +37,7 @@ CFLAGS += -DMP_CONFIGFILE='<mpconfigboard.h>' -I$(BOARD_DIR)
 MICROPY_PY_LWIP = 1
 SRC_C += $(addprefix $(BOARD_DIR)/,\
 	board_init.c \
+	board_hal.c \
 	lan9118.c \
 	eth_netif.c \
 	lwip_service.c \
@@ -44,3 +45,7 @@ SRC_C += $(addprefix $(BOARD_DIR)/,\
 	machine_rtc.c \
 	ramdisk.c \
 	)
+
+# The port's mphalport.c polls while it waits and has a fixed-seed random source; board_hal.c
+# replaces those functions (WFI waits, host entropy) through the linker, leaving the checkout as is.
+LDFLAGS += -Wl,--wrap=mp_hal_stdin_rx_chr -Wl,--wrap=mp_hal_delay_ms -Wl,--wrap=mp_hal_get_random
