@@ -13,6 +13,8 @@
 #include "lan9118.h"
 #include "lwip_service.h"
 
+#define ETH_RX_FRAMES_PER_POLL (8)
+
 typedef struct _eth_t {
     struct netif netif;
     bool added;
@@ -32,8 +34,7 @@ static err_t eth_linkoutput(struct netif *netif, struct pbuf *p) {
         return ERR_BUF;
     }
     size_t len = pbuf_copy_partial(p, eth.frame, p->tot_len, 0);
-    lan9118_send(eth.frame, len);
-    return ERR_OK;
+    return lan9118_send(eth.frame, len) ? ERR_OK : ERR_BUF;
 }
 
 static err_t eth_netif_init(struct netif *netif) {
@@ -48,6 +49,9 @@ static err_t eth_netif_init(struct netif *netif) {
 }
 
 bool eth_netif_start(void) {
+    if (eth.active) {
+        return true; // already up: resetting the chip would drop frames and restart DHCP for nothing
+    }
     uint8_t mac[ETH_HWADDR_LEN];
     if (!lan9118_init(mac)) {
         return false;
@@ -61,8 +65,11 @@ bool eth_netif_start(void) {
     memcpy(eth.netif.hwaddr, mac, ETH_HWADDR_LEN);
     lan9118_enable(true);
     netif_set_up(&eth.netif);
+    // DHCP waits for the link: lwIP starts it when eth_netif_check_link() reports the link up.
     if (lan9118_link_up()) {
         netif_set_link_up(&eth.netif);
+    } else {
+        netif_set_link_down(&eth.netif);
     }
     dhcp_start(&eth.netif);
     eth.active = true;
@@ -106,11 +113,21 @@ void eth_netif_poll(void) {
     if (!eth.active) {
         return;
     }
-    for (uint32_t status; (status = lan9118_rx_next()) != 0;) {
+    lan9118_count_overruns();
+    // A bounded number of frames per call: under a flood the rest wait for the next call, which is
+    // requested at once, so timers and other interrupts get their turn in between.
+    for (int n = 0; n < ETH_RX_FRAMES_PER_POLL; ++n) {
+        uint32_t status = lan9118_rx_next();
+        if (status == 0) {
+            return;
+        }
         size_t len = lan9118_rx_len(status);
         struct pbuf *p = len > 0 ? pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL) : NULL;
         if (p == NULL) {
             lan9118_rx_read(status, NULL, 0); // dropped: bad frame or no pbuf; TCP will resend
+            if (len > 0) {
+                lan9118_count_rx_dropped();
+            }
             continue;
         }
         lan9118_rx_read(status, eth.frame, sizeof(eth.frame));
@@ -118,6 +135,21 @@ void eth_netif_poll(void) {
         if (eth.netif.input(p, &eth.netif) != ERR_OK) {
             pbuf_free(p);
         }
+    }
+    if (lan9118_rx_pending()) {
+        lwip_service_request();
+    }
+}
+
+void eth_netif_check_link(void) {
+    if (!eth.active) {
+        return;
+    }
+    bool up = lan9118_link_up();
+    if (up && !netif_is_link_up(&eth.netif)) {
+        netif_set_link_up(&eth.netif); // lwIP restarts DHCP
+    } else if (!up && netif_is_link_up(&eth.netif)) {
+        netif_set_link_down(&eth.netif);
     }
 }
 

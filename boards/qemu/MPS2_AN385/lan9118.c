@@ -22,6 +22,7 @@
 #define HW_CFG          REG(0x74)
 #define RX_FIFO_INF     REG(0x7c)
 #define TX_FIFO_INF     REG(0x80)
+#define RX_DROP         REG(0xa0)
 #define MAC_CSR_CMD     REG(0xa4)
 #define MAC_CSR_DATA    REG(0xa8)
 
@@ -32,6 +33,7 @@
 #define HW_CFG_SRST (1u << 0)
 #define IRQ_CFG_ENABLE_ACTIVE_HIGH_PUSH_PULL ((1u << 8) | (1u << 4) | (1u << 0))
 #define INT_RSFL (1u << 3)
+#define INT_RXDF (1u << 6)
 #define TX_CFG_TX_ON (1u << 1)
 #define MAC_CSR_BUSY (1u << 31)
 #define MAC_CSR_READ (1u << 30)
@@ -51,9 +53,15 @@
 #define PHY_BSR_LINK_UP (1u << 2)
 
 #define RX_STATUS_ERROR (1u << 15)
+#define TX_STATUS_ERROR (1u << 15)
+#define TX_FIFO_INF_TDFREE(value) ((value) & 0xffffu)
+#define TX_FIFO_INF_TXSUSED(value) (((value) >> 16) & 0xffu)
+#define RX_FIFO_INF_RXSUSED(value) (((value) >> 16) & 0xffu)
 #define TX_CMD_A_FIRST (1u << 13)
 #define TX_CMD_A_LAST (1u << 12)
 #define FCS_LEN (4)
+
+static lan9118_stats_t stats;
 
 static void wait_mac_csr(void) {
     for (int i = 0; i < 1000 && (MAC_CSR_CMD & MAC_CSR_BUSY); ++i) {
@@ -106,8 +114,8 @@ void lan9118_enable(bool on) {
         TX_CFG = TX_CFG_TX_ON;
         RX_CFG = 0; // no offset, 4-byte end alignment
         mac_write(MAC_CR, MAC_CR_TXEN | MAC_CR_RXEN | MAC_CR_FDPX | MAC_CR_MCPAS);
-        INT_STS = INT_RSFL;
-        INT_EN = INT_RSFL;
+        INT_STS = INT_RSFL | INT_RXDF;
+        INT_EN = INT_RSFL | INT_RXDF;
         NVIC_ISER0 = 1u << LAN9118_IRQ; // only now: until IRQ_CFG is set the line idles high
     } else {
         NVIC_ICER0 = 1u << LAN9118_IRQ;
@@ -121,9 +129,27 @@ bool lan9118_link_up(void) {
     return (phy_read(PHY_BSR) & PHY_BSR_LINK_UP) != 0;
 }
 
-void lan9118_send(const uint8_t *frame, size_t len) {
+// Counts the status words of frames the chip has finished sending (and so frees their slots).
+static void collect_tx_status(void) {
+    for (uint32_t used = TX_FIFO_INF_TXSUSED(TX_FIFO_INF); used > 0; --used) {
+        if (TX_STATUS_FIFO & TX_STATUS_ERROR) {
+            ++stats.tx_errors;
+        } else {
+            ++stats.tx_frames;
+        }
+    }
+}
+
+bool lan9118_send(const uint8_t *frame, size_t len) {
     if (len > LAN9118_MAX_FRAME) {
-        return;
+        return false;
+    }
+    collect_tx_status();
+    // Two command words and the frame's words: the chip takes the frame only if it all fits.
+    uint32_t needed = 8 + (((uint32_t)len + 3) & ~3u);
+    if (TX_FIFO_INF_TDFREE(TX_FIFO_INF) < needed) {
+        ++stats.tx_full;
+        return false;
     }
     TX_DATA_FIFO = TX_CMD_A_FIRST | TX_CMD_A_LAST | (uint32_t)len;
     TX_DATA_FIFO = ((uint32_t)len << 16) | (uint32_t)len; // packet tag, packet length
@@ -138,10 +164,8 @@ void lan9118_send(const uint8_t *frame, size_t len) {
         memcpy(&word, frame + i, len - i);
         TX_DATA_FIFO = word;
     }
-    // Nothing here waits on a frame's status: drop the status words the chip keeps.
-    for (uint32_t used = TX_FIFO_INF >> 16; used > 0; --used) {
-        (void)TX_STATUS_FIFO;
-    }
+    collect_tx_status();
+    return true;
 }
 
 static void discard_words(size_t words) {
@@ -151,7 +175,24 @@ static void discard_words(size_t words) {
 }
 
 uint32_t lan9118_rx_next(void) {
-    return ((RX_FIFO_INF >> 16) & 0xff) == 0 ? 0 : RX_STATUS_FIFO;
+    if (RX_FIFO_INF_RXSUSED(RX_FIFO_INF) == 0) {
+        return 0;
+    }
+    uint32_t status = RX_STATUS_FIFO;
+    if (lan9118_rx_len(status) == 0) {
+        ++stats.rx_errors;
+    } else {
+        ++stats.rx_frames;
+    }
+    return status;
+}
+
+bool lan9118_rx_pending(void) {
+    return RX_FIFO_INF_RXSUSED(RX_FIFO_INF) != 0;
+}
+
+void lan9118_count_rx_dropped(void) {
+    ++stats.rx_dropped;
 }
 
 size_t lan9118_rx_len(uint32_t status) {
@@ -177,5 +218,18 @@ size_t lan9118_rx_read(uint32_t status, uint8_t *buf, size_t size) {
 }
 
 void lan9118_ack_irq(void) {
-    INT_STS = INT_RSFL;
+    uint32_t status = INT_STS & (INT_RSFL | INT_RXDF);
+    INT_STS = status;
+    if (status & INT_RXDF) {
+        lan9118_count_overruns();
+    }
+}
+
+// Frames the chip dropped because its receive FIFO was full (RX_DROP clears when read).
+void lan9118_count_overruns(void) {
+    stats.rx_overruns += RX_DROP;
+}
+
+void lan9118_get_stats(lan9118_stats_t *out) {
+    *out = stats;
 }

@@ -10,10 +10,12 @@
 #define SCB_ICSR (*(volatile uint32_t *)0xe000ed04)
 #define SCB_ICSR_PENDSVSET (1u << 28)
 #define TIMER_PERIOD_MS (8)
+#define LINK_CHECK_PERIOD_MS (256) // the PHY's link state is polled, as boards without a PHY interrupt do
 
 // How deep Python code holds the lock, and whether the handler ran while it did.
 static volatile uint32_t lock_depth;
 static volatile bool deferred;
+static uint32_t last_link_check; // lwIP context only
 
 void lwip_service_request(void) {
     SCB_ICSR = SCB_ICSR_PENDSVSET;
@@ -25,6 +27,11 @@ void lwip_service_handler(void) {
         return;
     }
     eth_netif_poll();
+    uint32_t now = mp_hal_ticks_ms();
+    if (now - last_link_check >= LINK_CHECK_PERIOD_MS) {
+        last_link_check = now;
+        eth_netif_check_link();
+    }
     sys_check_timeouts();
 }
 

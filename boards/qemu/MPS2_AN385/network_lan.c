@@ -1,11 +1,11 @@
 // network.LAN on the mpssl qemu board: the LAN9118 Ethernet interface, with the methods of
 // MicroPython's other LAN interfaces (active, isconnected, status, ipconfig, ifconfig, config).
 #include "py/mperrno.h"
-#include "py/nlr.h"
 #include "py/runtime.h"
 #include "extmod/modnetwork.h"
 
 #include "eth_netif.h"
+#include "lan9118.h"
 
 typedef struct _network_lan_obj_t {
     mp_obj_base_t base;
@@ -60,38 +60,15 @@ static mp_obj_t network_lan_status(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_status_obj, 1, 2, network_lan_status);
 
-// ipconfig()/ifconfig() may start DHCP or set addresses: call lwIP with the lock held, and let
-// go of it if they raise.
-static mp_obj_t locked_call(mp_obj_t (*call)(size_t, const mp_obj_t *, mp_map_t *), size_t n_args,
-    const mp_obj_t *args, mp_map_t *kwargs) {
-    mpssl_lwip_lock();
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        mp_obj_t result = call(n_args, args, kwargs);
-        nlr_pop();
-        mpssl_lwip_unlock();
-        return result;
-    }
-    mpssl_lwip_unlock();
-    nlr_jump(nlr.ret_val);
-}
-
-static mp_obj_t lan_ipconfig(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
-    return mod_network_nic_ipconfig(eth_netif(), n_args, args, kwargs);
-}
-
-static mp_obj_t lan_ifconfig(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
-    (void)kwargs;
-    return mod_network_nic_ifconfig(eth_netif(), n_args, args);
-}
-
+// ipconfig()/ifconfig() are called without the lwIP lock, as on upstream's stm32: ifconfig("dhcp")
+// waits up to 10 s for the DHCP reply, which lwIP (in PendSV) can only process while the lock is free.
 static mp_obj_t network_lan_ipconfig(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
-    return locked_call(lan_ipconfig, n_args - 1, args + 1, kwargs);
+    return mod_network_nic_ipconfig(eth_netif(), n_args - 1, args + 1, kwargs);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(network_lan_ipconfig_obj, 1, network_lan_ipconfig);
 
 static mp_obj_t network_lan_ifconfig(size_t n_args, const mp_obj_t *args) {
-    return locked_call(lan_ifconfig, n_args - 1, args + 1, NULL);
+    return mod_network_nic_ifconfig(eth_netif(), n_args - 1, args + 1);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(network_lan_ifconfig_obj, 1, 2, network_lan_ifconfig);
 
@@ -116,7 +93,29 @@ static mp_obj_t network_lan_config(size_t n_args, const mp_obj_t *args, mp_map_t
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(network_lan_config_obj, 1, network_lan_config);
 
+// The driver's counters (this board only): frames sent and received, and every kind of loss.
+static mp_obj_t network_lan_stats(mp_obj_t self_in) {
+    (void)self_in;
+    lan9118_stats_t stats;
+    lan9118_get_stats(&stats);
+    mp_obj_t dict = mp_obj_new_dict(7);
+    static const qstr names[] = {
+        MP_QSTR_tx_frames, MP_QSTR_tx_errors, MP_QSTR_tx_full, MP_QSTR_rx_frames, MP_QSTR_rx_errors,
+        MP_QSTR_rx_dropped, MP_QSTR_rx_overruns,
+    };
+    const uint32_t values[] = {
+        stats.tx_frames, stats.tx_errors, stats.tx_full, stats.rx_frames, stats.rx_errors,
+        stats.rx_dropped, stats.rx_overruns,
+    };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(names); ++i) {
+        mp_obj_dict_store(dict, MP_OBJ_NEW_QSTR(names[i]), mp_obj_new_int_from_uint(values[i]));
+    }
+    return dict;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(network_lan_stats_obj, network_lan_stats);
+
 static const mp_rom_map_elem_t network_lan_locals_dict_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&network_lan_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_active), MP_ROM_PTR(&network_lan_active_obj) },
     { MP_ROM_QSTR(MP_QSTR_isconnected), MP_ROM_PTR(&network_lan_isconnected_obj) },
     { MP_ROM_QSTR(MP_QSTR_status), MP_ROM_PTR(&network_lan_status_obj) },
