@@ -1,12 +1,13 @@
 // Start-up of the mpssl qemu board, run by mp_init() on every (soft) reset: the first time it
 // moves the interrupt vectors to RAM so the board's own handlers can be installed (the qemu port's
-// table has no external interrupts) and initialises lwIP; every time it resets the network module
-// and mounts the RAM filesystem.
+// table has no external interrupts) and initialises lwIP; every time it resets the network module,
+// mounts the RAM filesystem and runs boot.py and main.py.
 #include <string.h>
 
 #include "py/runtime.h"
 #include "extmod/modnetwork.h"
 #include "lwip/init.h"
+#include "shared/runtime/pyexec.h"
 
 #include "board_hal.h"
 #include "eth_netif.h"
@@ -53,4 +54,11 @@ void mpssl_board_init(void) {
     lwip_service_reset_lock();
     mod_network_init();
     ramdisk_mount();
+    // As on other boards: boot.py after every reset, main.py only when the friendly REPL follows
+    // (a soft reset from the raw REPL, as tools do it, skips main.py).  The qemu port's main loop
+    // has no hook after mp_init(), so they run here, at its end.
+    pyexec_file_if_exists("boot.py");
+    if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL) {
+        pyexec_file_if_exists("main.py");
+    }
 }
