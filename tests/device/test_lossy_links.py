@@ -11,6 +11,7 @@ must (DTLS does not resend application data).
 
 `MPSSL_LOSSY_SEEDS` seeds per direction (default 3; `make lossy SEEDS=20` for the long run). With
 `MPSSL_LOSSY_REPORT=<file>` each seed's outcome is appended there as a JSON line, which `make lossy` sums up.
+`MPSSL_LOSSY_BLACKOUT=1` (`make lossy`) adds a handshake that hears nothing back: it must give up by itself.
 
 TCP: the board's TLS client through a proxy that forwards one byte per send completes and echoes; through proxies
 that stall (the server silent from the start, in the middle of its flight, after a TLS 1.2 handshake) its socket
@@ -45,6 +46,7 @@ pytestmark = [pytest.mark.needs_micropython, pytest.mark.needs("network")]
 
 SEEDS = list(range(1, int(os.environ.get("MPSSL_LOSSY_SEEDS", "3")) + 1))
 REPORT = os.environ.get("MPSSL_LOSSY_REPORT")
+BLACKOUT = os.environ.get("MPSSL_LOSSY_BLACKOUT") == "1"
 # Rough but livable: most handshakes complete after some retransmissions; each direction has its own rates.
 LINK = {
     "to_server": Impairment(drop=0.15, duplicate=0.1, reorder=0.15, delay=(0.0, 0.05)),
@@ -134,6 +136,24 @@ def test_board_client_to_mpssl_server(target: Target, micropython_bin: Path, tmp
     check_outcome(server_result, proxy, server_run)
     if result["outcome"] == "completed":
         assert server_result["outcome"] == "completed", server_result
+
+
+@pytest.mark.skipif(not BLACKOUT, reason="make lossy only (MPSSL_LOSSY_BLACKOUT=1): two minutes of retransmissions")
+def test_board_client_gives_up_when_no_reply_arrives(target: Target, dtls_server: Callable[..., DtlsServer],
+                                                     pki: Pki, pytestconfig: pytest.Config) -> None:
+    """Every datagram to the board is lost: its blocking handshake resends the ClientHello on mbedTLS' schedule
+    (1 s doubling to 60 s) and then fails with MBEDTLS_ERR_SSL_TIMEOUT, on its own: no hang, whatever the socket's
+    timeout."""
+    server = dtls_server(pki.server_ec.chain, pki.server_ec.key)
+    with UdpImpairmentProxy(("127.0.0.1", server.port), seed=0, host=peer_bind_address(pytestconfig),
+                            to_client=Impairment(drop=1.0)) as proxy:
+        run = target.run(script("dtls_lossy_client.py"), client_args(target, proxy.port, upper=False),
+                         {"cafile": pki.root_ca.cert}, timeout=RUN_BOUND_S)
+    result = finished(run, proxy)
+    record("board client, every reply lost", 0, result["outcome"], result, proxy)
+    assert (result["outcome"], result["stage"], result["args"][0]) == ("timeout", "handshake", -0x6800), result
+    hellos = proxy.stats["to_server"].received
+    assert hellos >= 6, f"the ClientHello and its retransmissions: {hellos} datagrams\n{proxy.fate_log()}"
 
 
 class OpensslLossyClient:
