@@ -310,15 +310,17 @@ def run_harness(fuzz_dir: Path, harness: str, seconds: int, *, corpus: Path | No
 
 
 def recheck_timeouts(run: FuzzRun, exe: str, env: dict[str, str], crashes: Path) -> None:
-    """libFuzzer's timeout is wall-clock time, and on a busy machine a process can stall for longer
-    than that (seen here: 20 s inside a 13 ms input, in a poll(0) system call). A timeout input is
+    """libFuzzer's timeout and its slow-unit report (-report_slow_units, 10 s) are wall-clock time, and
+    on a busy machine a process can stall for longer than that (seen here: 20 s inside a 13 ms input, in
+    a poll(0) system call; a 0.8 s certificate bundle reported as a 10 s slow unit while five other
+    processes shared two cores). A timeout or slow-unit input is
     run again three times with a generous wall-clock limit, and judged by the CPU time it uses: when
     the three runs finish and use less than the timeout between them, the input is moved to
     <crashes>/unreproduced/ and does not fail the run. A busy loop fails again by its CPU time, a
     wait for ever by the wall-clock limit; one that needs the inputs run before it is left to the
     long runs to find again."""
     for artifact in list(run.artifacts):
-        if not artifact.name.startswith("timeout-"):
+        if not artifact.name.startswith(("timeout-", "slow-unit-")):
             continue
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with run.log.open("a") as out, tempfile.TemporaryDirectory() as scratch:
