@@ -40,6 +40,7 @@ def free_loopback_port() -> int:
 
 
 @pytest.mark.needs("gc_heap")
+@pytest.mark.timeout(120 + HANDSHAKES * 0.5)  # beyond the run's own limit below: `make soak` runs 10,000
 def test_soak_leaves_heap_and_descriptors_where_they_were(target: Target, pki: Pki) -> None:
     unix = isinstance(target, UnixTarget)
     handshakes = HANDSHAKES if unix else BOARD_HANDSHAKES
