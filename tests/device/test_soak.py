@@ -52,6 +52,8 @@ def test_soak_leaves_heap_and_descriptors_where_they_were(target: Target, pki: P
     result = target.run(script("soak.py"), args, files, modules=[MEMORY_STREAMS],
                                 timeout=60 + handshakes * 0.5).check().result()
     outcomes: dict[str, int] = result["outcomes"]
+    print(f"soak on {target.name}: {handshakes} handshakes, heap {result['before']} -> {result['after']} bytes, "
+          f"descriptors {result['fds_before']} -> {result['fds_after']}, outcomes {outcomes}")
     assert sum(outcomes.values()) == handshakes, outcomes
     for key in outcomes:
         kind, outcome = key.split(": ", 1)
