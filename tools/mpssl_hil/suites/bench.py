@@ -51,7 +51,7 @@ class BenchError(RuntimeError):
 
 @dataclass
 class Settings:
-    handshakes: int = 3  # per suite; each is counted on its own
+    handshakes: int = 3  # per suite and mode; each is counted on its own
     bulk_bytes: int = MIB  # per direction
     chunk: int = 16384
     connections: int = 4
@@ -197,6 +197,9 @@ class Results:
 
 
 HANDSHAKE_SUITES = (("ecdsa", "ECDHE-ECDSA P-256"), ("rsa", "ECDHE-RSA 2048"))
+# (name, gc.collect() before each handshake, what that means)
+HANDSHAKE_MODES = (("in a row", False, "one after another, garbage left on the heap"),
+                   ("collected", True, "each from a collected heap"))
 
 
 def bulk_label(ciphers: str | None) -> str:
@@ -208,14 +211,15 @@ def measure_variant(binary: Path, runner: Runner, settings: Settings, bulk_suite
     """Every measurement on one binary; the raw figures (instructions per phase, heap reports)."""
     data: dict = {"handshake": {}, "bulk": {}, "heap": {}}
     offered = runner.run(binary, "bench_ciphers", {})[0]["ciphers"]
-    for suite, title in HANDSHAKE_SUITES:
-        rep, files = runner.run(binary, "bench_handshake", {**runner.suite_args(suite), "count": settings.handshakes},
-                                measure=True)
+    for (suite, title), (mode, collect, _) in itertools.product(HANDSHAKE_SUITES, HANDSHAKE_MODES):
+        rep, files = runner.run(binary, "bench_handshake", {**runner.suite_args(suite), "count": settings.handshakes,
+                                                             "collect": collect}, measure=True)
         # part 1: start-up and contexts; then one part per handshake; the last: exit
         hs = files[1:1 + settings.handshakes] if len(files) >= settings.handshakes + 1 else []
-        data["handshake"][suite] = {"instructions": [total_instructions(p) for p in hs], "files": [str(p) for p in hs],
-                                    "cipher": (rep["client_cipher"], rep["server_cipher"])}
-        log(f"{binary.parent.name}: handshake {title}: {data['handshake'][suite]['instructions']}")
+        data["handshake"][f"{suite} {mode}"] = {"instructions": [total_instructions(p) for p in hs],
+                                                "files": [str(p) for p in hs],
+                                                "cipher": (rep["client_cipher"], rep["server_cipher"])}
+        log(f"{binary.parent.name}: handshake {title} {mode}: {data['handshake'][f'{suite} {mode}']['instructions']}")
     for ciphers in bulk_suites:
         if ciphers is not None and ciphers not in offered:
             continue
@@ -255,18 +259,28 @@ def assemble(data: dict, bins: dict[str, Path], settings: Settings) -> Results:
     def mean(xs: list[int]) -> float | None:
         return sum(xs) / len(xs) if xs else None
 
-    for suite, title in HANDSHAKE_SUITES:
-        per = {v: mean(data[v]["handshake"][suite]["instructions"]) for v in VARIANTS}
-        spread = [x / per[v] - 1 for v in VARIANTS if per[v] for x in data[v]["handshake"][suite]["instructions"]]
-        note = f"mean of {settings.handshakes}"
+    for (suite, title), (mode, _, how) in itertools.product(HANDSHAKE_SUITES, HANDSHAKE_MODES):
+        hs = {v: data[v]["handshake"][f"{suite} {mode}"] for v in VARIANTS}
+        per = {v: mean(hs[v]["instructions"]) for v in VARIANTS}
+        spread = [x / per[v] - 1 for v in VARIANTS if per[v] for x in hs[v]["instructions"]]
+        note = f"{how}; mean of {settings.handshakes}"
         if spread:
-            note += f"; each within {max(abs(x) for x in spread) * 100:.1f}% of its mean"
-        res.rows.append(Row(f"handshake, {title}", "instructions", per, TARGETS["handshake"], note))
-        for v in VARIANTS:
-            res.suites.append((f"handshake {title}", v, *data[v]["handshake"][suite]["cipher"]))
-        files = {v: [Path(p) for p in data[v]["handshake"][suite]["files"]] for v in VARIANTS}
+            note += f", each within {max(abs(x) for x in spread) * 100:.0f}% of its mean"
+        name = f"handshake, {title}, {mode}"
+        res.rows.append(Row(name, "instructions", per, TARGETS["handshake"], note))
+        if mode == HANDSHAKE_MODES[0][0]:
+            for v in VARIANTS:
+                res.suites.append((f"handshake {title}", v, *hs[v]["cipher"]))
+        files = {v: [Path(p) for p in hs[v]["files"]] for v in VARIANTS}
         if all(files.values()):
-            res.profiles.append((f"handshake {title}, per handshake", profile_diff(files, settings.handshakes)))
+            gc_work = {v: sum(gc_instructions(p) for p in files[v]) / len(files[v]) for v in VARIANTS}
+            res.rows.append(Row(f"{name}: the GC heap's own code", "instructions", gc_work, None,
+                                "gc_*, m_malloc*, m_tracked*: mostly gc_alloc for mbedTLS' bignums"))
+            res.rows.append(Row(f"{name}: all but the GC heap's code", "instructions",
+                                {v: per[v] - gc_work[v] if per[v] is not None else None for v in VARIANTS},
+                                None, "mbedTLS, the module, the interpreter"))
+            res.profiles.append((f"handshake {title}, {mode}, per handshake",
+                                 profile_diff(files, settings.handshakes, top=8)))
     for ciphers in BULK_SUITES:
         key = ciphers or "default"
         have = [v for v in VARIANTS if key in data[v]["bulk"]]
@@ -320,6 +334,14 @@ def smoke(binary: Path, runner: Runner) -> dict[str, dict]:
         "heap": runner.run(binary, "bench_heap", {**ec, "count": 2})[0],
         "aead": {"name": aead},
     }
+
+
+GC_FUNCTIONS = ("gc_", "m_malloc", "m_realloc", "m_free", "m_tracked")
+
+
+def gc_instructions(callgrind_out: Path) -> int:
+    """Instructions spent in the GC heap's allocator and collector themselves."""
+    return sum(n for f, n in self_costs(callgrind_out).items() if f.startswith(GC_FUNCTIONS))
 
 
 def profile_diff(files: dict[str, list[Path]], per: float, top: int = 12) -> list[tuple[str, float, float]]:
@@ -392,7 +414,8 @@ def markdown(res: Results, env: list[tuple[str, str]], settings: Settings) -> st
               "Method: instructions are counted by valgrind's callgrind; the scripts mark the boundaries of their "
               "phases (`micropython.stack_use()`, which callgrind is told to dump its counts before), so each "
               f"figure counts only its phase. Handshake: {settings.handshakes} per binary and suite, each counted "
-              "alone (wrap, handshake, close), between two in-memory endpoints in one process, so client and server "
+              "alone (wrap, handshake, close), once in a row and once each from a collected heap (`gc.collect()` "
+              "before it, not counted), between two in-memory endpoints in one process, so client and server "
               "are both counted; default settings, the client verifying the server (CERT_REQUIRED, hostname). "
               "Certificates and keys are DER (the built-in parses no PEM): the server presents its leaf, the client "
               "trusts the issuing CA, both P-256 ECDSA-signed. Bulk: after the handshake, "
@@ -400,8 +423,9 @@ def markdown(res: Results, env: list[tuple[str, str]], settings: Settings) -> st
               "over the ECDSA server, per MiB; the same loop over bare in-memory pipes is given as the harness's own "
               f"share. Heap: `gc.mem_alloc()` after `gc.collect()`, {settings.connections} connections open at "
               "once, less the bare in-memory pipes; the handshake peak samples the live heap at each transport read "
-              "and write (temporaries freed inside one step are not seen). Flash: text (code and read-only data) "
-              "of the same image.", "",
+              "and write (temporaries freed inside one step are not seen). Flash: on unix, what each binary loads "
+              "from its file but the unwind tables (code, read-only data, MicroPython's constant tables, which "
+              "a board keeps in flash); on boards, text as `make sizes` gives it.", "",
               "| measurement | unit | mpssl | built-in | ratio mpssl/built-in | target | |",
               "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for row in res.rows:
@@ -444,9 +468,11 @@ def plot(res: Results, path: Path) -> None:
     labels = [r.metric for r in rows] + [f"flash text, {i}" for i, _, _ in res.flash]
     ratios = [r.ratio for r in rows] + [a / b for _, a, b in res.flash]
     targets = [r.target for r in rows] + [None for _ in res.flash]
-    fig, ax = plt.subplots(figsize=(9, 0.38 * len(labels) + 1.5))
+    colours = ["tab:grey" if t is None else "tab:green" if r <= t else "tab:red"
+               for r, t in zip(ratios, targets, strict=True)]
+    colours[len(rows):] = ["tab:green" if a - b <= FLASH_TARGET else "tab:red" for _, a, b in res.flash]
+    fig, ax = plt.subplots(figsize=(10, 0.38 * len(labels) + 1.5))
     ys = list(range(len(labels)))[::-1]
-    colours = ["tab:green" if t is None or r <= t else "tab:red" for r, t in zip(ratios, targets, strict=True)]
     ax.barh(ys, ratios, color=colours)
     for y, t in zip(ys, targets, strict=True):
         if t is not None:
@@ -456,8 +482,9 @@ def plot(res: Results, path: Path) -> None:
     ax.axvline(1.0, color="grey", linewidth=0.8, linestyle="--")
     ax.set_yticks(ys)
     ax.set_yticklabels(labels, fontsize=8)
-    ax.set_xlabel("mpssl / built-in tls (lower is better; black mark: target)")
-    ax.set_title("mpssl against the built-in tls, unix, mbedTLS on the GC heap")
+    ax.set_xlabel("mpssl / built-in (lower is better; black mark: target; red: missed, grey: no target;\n"
+                  f"flash: target +{FLASH_TARGET} bytes)", fontsize=8)
+    ax.set_title("mpssl / built-in tls + ssl.py (unix, mbedTLS on the GC heap)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
