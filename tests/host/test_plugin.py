@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
@@ -84,7 +85,7 @@ def test_a_bad_target_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SELECTED_TESTS)
     result = pytester.runpytest("--target", "esp32")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown target 'esp32': --target takes unix, qemu, rp2040js, port:*"])
+    result.stderr.fnmatch_lines(["*unknown target 'esp32': --target takes unix, qemu, rp2040js, stm32-qemu, port:*"])
 
 
 def test_selected_targets_markers_and_junit_properties(pytester: pytest.Pytester) -> None:
@@ -143,6 +144,18 @@ def test_named_emulator_without_firmware_fails_every_test_that_needs_it(pytester
     result.stdout.fnmatch_lines(["*qemu was named (--target/--rig) but cannot be used: *none.elf*"])
 
 
+def test_named_stm32_qemu_without_firmware_fails_and_says_how_to_build_it(pytester: pytest.Pytester) -> None:
+    """`--target stm32-qemu` without its firmware: the offline test errors (naming the build command); the
+    networked one has no target to run on (a target without a network), so pytest skips its empty set."""
+    pytester.makepyfile(NETWORKED_TESTS)
+    result = pytester.runpytest("--target", "stm32-qemu", "--stm32-qemu-firmware", str(pytester.path / "none.elf"),
+                                "-rE")
+    result.assert_outcomes(errors=1, skipped=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*stm32-qemu was named (--target/--rig) but cannot be used: *none.elf*"
+                                 "make firmware PORT=stm32 BOARD=QEMU_NETDUINO_PLUS_2*"])
+
+
 def test_named_unix_without_binary_fails(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(NETWORKED_TESTS)
     result = pytester.runpytest("--target", "unix", "--micropython", str(pytester.path / "nope"))
@@ -156,8 +169,8 @@ def test_default_targets_skip_what_is_missing_with_the_reason(pytester: pytest.P
     pytester.makepyfile(NETWORKED_TESTS)
     result = pytester.runpytest("--micropython", str(pytester.path / "nope"), "--qemu-firmware",
                                 str(pytester.path / "none.elf"), "--rp2040-firmware", str(pytester.path / "none.uf2"),
-                                "-rs", "-v")
-    result.assert_outcomes(skipped=5)
+                                "--stm32-qemu-firmware", str(pytester.path / "none-stm32.elf"), "-rs", "-v")
+    result.assert_outcomes(skipped=6 if shutil.which("qemu-system-arm") else 5)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*test_talks_to_peers[[]unix[]]*", "*test_talks_to_peers[[]qemu[]]*",
                                  "*test_offline[[]rp2040js[]]*"])

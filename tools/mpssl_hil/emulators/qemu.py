@@ -35,11 +35,13 @@ class QemuUnavailable(RuntimeError):
 class QemuBoard:
     """`with QemuBoard(firmware) as board:` ... `board.serial` is the REPL's pty."""
 
+    BUILD_COMMAND = "make firmware PORT=qemu"  # what makes `firmware` (said when it is missing)
+
     def __init__(self, firmware: Path, start_timeout: float = 20.0, forwards: Forwards | None = None) -> None:
         if shutil.which(QEMU_SYSTEM) is None:
             raise QemuUnavailable(f"{QEMU_SYSTEM} is not installed (Debian package qemu-system-arm)")
         if not firmware.is_file():
-            raise QemuUnavailable(f"no {firmware}: run `make firmware PORT=qemu`")
+            raise QemuUnavailable(f"no {firmware}: run `{self.BUILD_COMMAND}`")
         self.firmware = firmware
         self.start_timeout = start_timeout
         self.forwards = forwards if forwards is not None else Forwards.allocate(BOARD_SERVER_PORTS)

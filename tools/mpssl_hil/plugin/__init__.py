@@ -30,6 +30,10 @@ from mpssl_hil.plugin.fixtures import (
     rp2040js_board,
     rp2040js_session_target,
     rp2040js_target,
+    stm32_qemu_board,
+    stm32_qemu_board_target,
+    stm32_qemu_session_target,
+    stm32_qemu_target,
     target,
     tls_server,
     unix_target,
@@ -59,6 +63,10 @@ __all__ = [
     "rp2040js_session_target",
     "rp2040js_target",
     "selected_target",
+    "stm32_qemu_board",
+    "stm32_qemu_board_target",
+    "stm32_qemu_session_target",
+    "stm32_qemu_target",
     "target",
     "tls_server",
     "unix_target",
@@ -103,7 +111,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`target` runs on the selected targets that can have what the test needs: "gc_heap" tests on the
-    GC-heap unix build and the MCU boards, "network" tests not on targets without a network (rp2040js).
+    GC-heap unix build and the MCU boards, "network" tests not on targets without a network (rp2040js, stm32-qemu).
     Whether a target really has a capability is checked when the test runs (its probe)."""
     if "target" not in metafunc.fixturenames:
         return

@@ -18,6 +18,7 @@ from mpssl_hil.certs import Pki, generate_pki
 from mpssl_hil.common.ports import Transport, free_port
 from mpssl_hil.emulators.qemu import QemuBoard, QemuUnavailable
 from mpssl_hil.emulators.rp2040js import Rp2040jsBoard, Rp2040jsUnavailable
+from mpssl_hil.emulators.stm32_qemu import Stm32QemuBoard
 from mpssl_hil.peers.dtls import DtlsServer
 from mpssl_hil.peers.tls import TlsEchoServer
 from mpssl_hil.plugin.options import (
@@ -30,6 +31,7 @@ from mpssl_hil.plugin.options import (
     rp2040_bootrom_path,
     rp2040_firmware_path,
     selected,
+    stm32_qemu_firmware_path,
     unusable,
 )
 from mpssl_hil.plugin.session import selected_target
@@ -261,3 +263,51 @@ def rp2040js_session_target(rp2040js_board: Rp2040jsBoard) -> Iterator[SerialBoa
 def rp2040js_target(rp2040js_session_target: SerialBoardTarget, tmp_path: Path) -> SerialBoardTarget:
     rp2040js_session_target.workdir_root = tmp_path
     return rp2040js_session_target
+
+
+@pytest.fixture(scope="session")
+def stm32_qemu_board(pytestconfig: pytest.Config) -> Iterator[Stm32QemuBoard]:
+    """mpssl's QEMU_NETDUINO_PLUS_2 firmware on QEMU's netduinoplus2 (STM32F405), started once per
+    session: skipped in the default set, an error when `--target stm32-qemu` was named, when QEMU or
+    the firmware is missing."""
+    require_selected(pytestconfig, "stm32-qemu")
+    try:
+        board = Stm32QemuBoard(stm32_qemu_firmware_path(pytestconfig))
+        board.start()
+    except QemuUnavailable as e:
+        problem = str(e)
+    else:
+        problem = None
+    if problem is not None:
+        unusable(pytestconfig, "stm32-qemu", problem)
+    yield board
+    board.stop()
+
+
+def stm32_qemu_board_target(board: Stm32QemuBoard) -> SerialBoardTarget:
+    """The emulated STM32F405 as a target: runs copied into its RAM disk, recovery ending in restarting
+    QEMU (a power cycle, after which the clock is set again)."""
+    return SerialBoardTarget(
+        board.serial, name="stm32-qemu", host_address=board.host_address, delivery=board.delivery,
+        silence_timeout=EMULATOR_SILENCE_TIMEOUT,
+        link=lambda transport: SerialBoardLink(transport, open_port=lambda: board.serial,
+                                               prepare=set_clock, restart_emulator=board.restart))
+
+
+@pytest.fixture(scope="session")
+def stm32_qemu_session_target(stm32_qemu_board: Stm32QemuBoard) -> Iterator[SerialBoardTarget]:
+    target = stm32_qemu_board_target(stm32_qemu_board)
+    try:
+        with target.idle_transport() as transport:  # certificate dates are checked against the board clock
+            set_clock(transport)
+    except ClockUnavailable as e:
+        target.close()
+        pytest.fail(f"the stm32-qemu board's clock cannot be set: {e}", pytrace=False)
+    yield target
+    target.close()
+
+
+@pytest.fixture
+def stm32_qemu_target(stm32_qemu_session_target: SerialBoardTarget, tmp_path: Path) -> SerialBoardTarget:
+    stm32_qemu_session_target.workdir_root = tmp_path
+    return stm32_qemu_session_target

@@ -9,6 +9,7 @@ from typing import NoReturn
 import pytest
 
 from mpssl_hil.emulators.rp2040js import BOOTROM_ENV, BUILT_BOOTROM, bootrom_from
+from mpssl_hil.emulators.stm32_qemu import DEFAULT_FIRMWARE as DEFAULT_STM32_QEMU_FIRMWARE
 from mpssl_hil.plugin.selection import USAGE, TargetKind, TargetSpec
 
 NO_MICROPYTHON = "no build/unix/micropython: run `make` with a MicroPython checkout (MICROPY_DIR)"
@@ -28,11 +29,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          f"else <rootdir>/{BUILT_BOOTROM} when `make rp2040-bootrom` has built it)")
     group.addoption("--rp2040-firmware", type=Path, default=None,
                     help="the rp2040js target's firmware (default: <rootdir>/build/rp2-RPI_PICO_W/firmware.uf2)")
+    group.addoption("--stm32-qemu-firmware", type=Path, default=None,
+                    help="the stm32-qemu target's firmware "
+                         "(default: <rootdir>/build/stm32-QEMU_NETDUINO_PLUS_2/firmware.elf)")
     group.addoption("--peer-log-dir", type=Path, default=None,
                     help="write every host peer's log to a file in this directory")
     group.addoption("--target", action="append", default=None, metavar="TARGET",
                     help=f"run the device tests on this target (repeatable): {USAGE.split(' takes ')[1]}; "
-                         "default: unix, qemu and rp2040js, each skipped with the reason when it is missing; "
+                         "default: unix, qemu, rp2040js and (with qemu-system-arm) stm32-qemu, each skipped with the "
+                         "reason when it is missing; "
                          "a target named here that cannot be used fails every test that needs it")
     group.addoption("--rig", type=Path, default=None,
                     help="run the device tests on every board rig.toml lists (see tools/rig.example.toml)")
@@ -62,6 +67,11 @@ def qemu_firmware_path(config: pytest.Config) -> Path:
 def rp2040_firmware_path(config: pytest.Config) -> Path:
     given: Path | None = config.getoption("--rp2040-firmware")
     return given if given is not None else config.rootpath / "build" / "rp2-RPI_PICO_W" / "firmware.uf2"
+
+
+def stm32_qemu_firmware_path(config: pytest.Config) -> Path:
+    given: Path | None = config.getoption("--stm32-qemu-firmware")
+    return given if given is not None else config.rootpath / DEFAULT_STM32_QEMU_FIRMWARE
 
 
 def rp2040_bootrom_path(config: pytest.Config) -> Path | None:

@@ -3,21 +3,26 @@
     --target unix                 the unix build as a subprocess
     --target qemu                 the emulated Cortex-M3 board (networked)
     --target rp2040js             the emulated RP2040 (no network)
+    --target stm32-qemu           the emulated STM32F405 (QEMU netduinoplus2, no network)
     --target port:/dev/ttyACM0    a board on a serial port
     --target id:E6614C311B7B5F2B  a board found by its USB serial number (found again after resets)
 
-Without --target or --rig: unix, qemu and rp2040js, each skipping when it is not available here."""
+Without --target or --rig: unix, qemu, rp2040js and (when qemu-system-arm is installed) stm32-qemu,
+each skipping when it is not available here."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from typing import Literal
 
-TargetKind = Literal["unix", "qemu", "rp2040js", "port", "id"]
-EMULATED: tuple[TargetKind, ...] = ("unix", "qemu", "rp2040js")
-WITHOUT_NETWORK: tuple[TargetKind, ...] = ("rp2040js",)  # no Ethernet or Wi-Fi in the emulator
+TargetKind = Literal["unix", "qemu", "rp2040js", "stm32-qemu", "port", "id"]
+EMULATED: tuple[TargetKind, ...] = ("unix", "qemu", "rp2040js", "stm32-qemu")
+WITHOUT_NETWORK: tuple[TargetKind, ...] = ("rp2040js", "stm32-qemu")  # no Ethernet or Wi-Fi in the emulator
+# Default targets only where their emulator is installed (the others skip with their reason).
+NEEDS_PROGRAM: dict[TargetKind, str] = {"stm32-qemu": "qemu-system-arm"}
 WITH_GC_HEAP_BUILD = "gc_heap_unix"  # the unix build with mbedTLS on the GC heap, where "unix" is selected
-USAGE = "--target takes unix, qemu, rp2040js, port:<serial device> or id:<USB serial number>"
+USAGE = "--target takes unix, qemu, rp2040js, stm32-qemu, port:<serial device> or id:<USB serial number>"
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,14 @@ def parse_target(text: str) -> TargetSpec:
     raise ValueError(f"unknown target {text!r}: {USAGE}")
 
 
+def default_targets() -> list[TargetSpec]:
+    """The emulated targets, less those whose emulator program is not installed here."""
+    return [TargetSpec(k) for k in EMULATED if k not in NEEDS_PROGRAM or shutil.which(NEEDS_PROGRAM[k])]
+
+
 def parse_targets(texts: list[str] | None) -> list[TargetSpec]:
     """The targets in the order given, without repeats; the emulated ones when none is given."""
-    specs = [parse_target(t) for t in texts] if texts else [TargetSpec(k) for k in EMULATED]
+    specs = [parse_target(t) for t in texts] if texts else default_targets()
     return list(dict.fromkeys(specs))
 
 

@@ -1,0 +1,48 @@
+"""The emulated STM32F405: QEMU's netduinoplus2 machine running mpssl's QEMU_NETDUINO_PLUS_2 firmware
+(MicroPython's stm32 port, boards/stm32/QEMU_NETDUINO_PLUS_2), its REPL on USART1 behind a
+pseudo-terminal, host time and entropy through semihosting, and no network (QEMU models no Ethernet
+for this machine).  The `stm32-qemu` target of the test runner starts it once per session.
+
+It shares `QemuBoard`'s process handling (start, the pty, restart as a power cycle, stop); only the
+command line differs.  The board keeps a FAT filesystem on a RAM disk at "/", so the runner copies each
+run's files there ("copy" delivery); the RAM disk is empty in every new QEMU process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mpssl_hil.board.serial import Delivery
+from mpssl_hil.common.ports import Forwards
+from mpssl_hil.emulators.qemu import QEMU_SYSTEM, QemuBoard
+
+MACHINE = "netduinoplus2"
+DEFAULT_FIRMWARE = Path("build/stm32-QEMU_NETDUINO_PLUS_2/firmware.elf")
+BUILD_COMMAND = "make firmware PORT=stm32 BOARD=QEMU_NETDUINO_PLUS_2"
+
+
+class Stm32QemuBoard(QemuBoard):
+    """`with Stm32QemuBoard(firmware) as board:` ... `board.serial` is the REPL's pty.
+
+    Raises `QemuUnavailable` when QEMU or the firmware is missing, or QEMU opens no pty."""
+
+    BUILD_COMMAND = BUILD_COMMAND
+
+    def __init__(self, firmware: Path, start_timeout: float = 20.0) -> None:
+        super().__init__(firmware, start_timeout, forwards=Forwards())  # no network: nothing to forward
+
+    @property
+    def host_address(self) -> str | None:  # type: ignore[override]
+        """The emulated board has no network path to the host."""
+        return None
+
+    @property
+    def delivery(self) -> Delivery:
+        """How `SerialBoardTarget` gives a run's files to this board: written into its RAM disk."""
+        return "copy"
+
+    def command(self) -> list[str]:
+        return [QEMU_SYSTEM, "-machine", MACHINE, "-nographic", "-monitor", "null", "-semihosting",
+                "-serial", "pty", "-nic", "none", "-kernel", str(self.firmware)]
+
+    def describe(self) -> dict[str, object]:
+        return {"serial": self.serial, "machine": MACHINE}
