@@ -38,9 +38,8 @@
 #define MICROPY_HW_UART_REPL        PYB_UART_1
 #define MICROPY_HW_UART_REPL_BAUD   115200
 
-// Storage: a RAM disk in the 64 KiB QEMU maps above the chip's 128 KiB of SRAM (qemu_f405.ld), as
-// pyb.Flash.  qemu_boot.py (frozen) mounts it at "/" instead of the port's /flash, so files live
-// where the test runner and mpremote expect them on the other emulated boards.
+// Storage: a 32 KiB RAM disk at the top of the SRAM QEMU maps (qemu_f405.ld), as pyb.Flash.
+// qemu_boot.py (frozen) mounts it at "/" instead of the port's /flash, so files live where the test runner and mpremote expect them on the other emulated boards.
 #define MICROPY_HW_HAS_FLASH        (1)
 #define MICROPY_HW_FLASH_MOUNT_AT_BOOT (0)
 #define MICROPY_BOARD_FROZEN_BOOT_FILE "qemu_boot.py"

@@ -5,7 +5,7 @@
 # (RCC), GPIO, RTC, RNG, flash controller, DMA, USB or CCM RAM.  This board therefore sets the
 # clock without waiting for oscillators, puts its REPL on USART1, takes entropy and the RTC's time
 # from the host through ARM semihosting (QEMU runs with -semihosting), and keeps a FAT filesystem
-# on a 64 KiB RAM disk mounted at "/".  See board_qemu.c and docs/emulated-boards.md.
+# on a 32 KiB RAM disk mounted at "/".  See board_qemu.c and docs/emulated-boards.md.
 MCU_SERIES = f4
 CMSIS_MCU = STM32F405xx
 AF_FILE = boards/stm32f405_af.csv

@@ -9,15 +9,20 @@ run's files there ("copy" delivery); the RAM disk is empty in every new QEMU pro
 
 from __future__ import annotations
 
+import os
+import select
+import time
+import tty
 from pathlib import Path
 
 from mpssl_hil.board.serial import Delivery
 from mpssl_hil.common.ports import Forwards
-from mpssl_hil.emulators.qemu import QEMU_SYSTEM, QemuBoard
+from mpssl_hil.emulators.qemu import QEMU_SYSTEM, QemuBoard, QemuUnavailable
 
 MACHINE = "netduinoplus2"
 DEFAULT_FIRMWARE = Path("build/stm32-QEMU_NETDUINO_PLUS_2/firmware.elf")
 BUILD_COMMAND = "make firmware PORT=stm32 BOARD=QEMU_NETDUINO_PLUS_2"
+PROMPT = b">>> "
 
 
 class Stm32QemuBoard(QemuBoard):
@@ -39,6 +44,26 @@ class Stm32QemuBoard(QemuBoard):
     def delivery(self) -> Delivery:
         """How `SerialBoardTarget` gives a run's files to this board: written into its RAM disk."""
         return "copy"
+
+    def start(self) -> None:
+        """Start QEMU and wait for the REPL's first prompt.  Bytes that reach USART1 before the port has
+        set it up stay in QEMU's receive register without an interrupt, and QEMU then takes no more:
+        the REPL would never answer.  So nothing is sent until the board has printed its prompt."""
+        super().start()
+        fd = os.open(self.serial, os.O_RDWR | os.O_NOCTTY)
+        try:
+            tty.setraw(fd)
+            seen = b""
+            deadline = time.monotonic() + self.start_timeout
+            while PROMPT not in seen:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.running:
+                    self.stop()
+                    raise QemuUnavailable(f"the emulated STM32F405 printed no REPL prompt: {seen[-200:]!r}")
+                if select.select([fd], [], [], min(left, 0.5))[0]:
+                    seen += os.read(fd, 4096)
+        finally:
+            os.close(fd)
 
     def command(self) -> list[str]:
         return [QEMU_SYSTEM, "-machine", MACHINE, "-nographic", "-monitor", "null", "-semihosting",
