@@ -4,8 +4,8 @@ pseudo-terminal, host time and entropy through semihosting, and no network (QEMU
 for this machine).  The `stm32-qemu` target of the test runner starts it once per session.
 
 It shares `QemuBoard`'s process handling (start, the pty, restart as a power cycle, stop); only the
-command line differs.  The board keeps a FAT filesystem on a RAM disk at "/", so the runner copies each
-run's files there ("copy" delivery); the RAM disk is empty in every new QEMU process."""
+command line differs.  The board keeps a small FAT filesystem on a RAM disk at "/" (empty in every new
+QEMU process), too small for a session's files, so the runner mounts each run's directory instead."""
 
 from __future__ import annotations
 
@@ -42,8 +42,10 @@ class Stm32QemuBoard(QemuBoard):
 
     @property
     def delivery(self) -> Delivery:
-        """How `SerialBoardTarget` gives a run's files to this board: written into its RAM disk."""
-        return "copy"
+        """How `SerialBoardTarget` gives a run's files to this board: mpremote mounts the run's directory.
+        Its 32 KiB RAM disk is too small to hold the files of a whole session ("copy" ran out of space,
+        ENOSPC), and QEMU runs fast enough for mount's one-second answers."""
+        return "mount"
 
     def start(self) -> None:
         """Start QEMU and wait for the REPL's first prompt.  Bytes that reach USART1 before the port has
