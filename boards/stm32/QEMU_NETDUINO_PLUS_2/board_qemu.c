@@ -7,15 +7,13 @@
 //   random's seed are real entropy and never the port's fixed-seed fallback;
 // - the RTC: its HAL calls (--wrap) read and set the clock of ports-config/qemu/board_clock.c, the
 //   host's clock plus an offset, so machine.RTC, time.time(), FAT timestamps and the port's mbedTLS
-//   time hook (stm32_rtctime_seconds) all see one clock that follows the host's;
-// - the internal flash: a RAM disk serves pyb.Flash (qemu_boot.py mounts it at "/").
+//   time hook (stm32_rtctime_seconds) all see one clock that follows the host's.
 #include <string.h>
 
 #include "py/mperrno.h"
 #include "py/mphal.h"
 #include "py/runtime.h"
 #include "shared/timeutils/timeutils.h"
-#include "storage.h"
 
 #include "board_clock.h"
 #include "semihosting_call.h"
@@ -137,43 +135,4 @@ HAL_StatusTypeDef __wrap_HAL_RTC_SetTime(RTC_HandleTypeDef *hrtc, RTC_TimeTypeDe
     rtc_now(&tm);
     return rtc_set(tm.tm_year, tm.tm_mon, tm.tm_mday, from_format(time->Hours, format),
         from_format(time->Minutes, format), from_format(time->Seconds, format));
-}
-
-// The RAM disk behind pyb.Flash: FLASH_BLOCK_SIZE (512) byte blocks in the RAMDISK region of
-// qemu_f405.ld, which startup code neither loads nor clears.
-extern uint8_t _mpssl_ramdisk_start[];
-extern uint8_t _mpssl_ramdisk_end[];
-
-static uint32_t ramdisk_blocks(void) {
-    return (uint32_t)(_mpssl_ramdisk_end - _mpssl_ramdisk_start) / FLASH_BLOCK_SIZE;
-}
-
-int32_t mpssl_ramdisk_ioctl(uint32_t op, uint32_t arg) {
-    (void)arg;
-    switch (op) {
-        case BDEV_IOCTL_NUM_BLOCKS:
-            return ramdisk_blocks();
-        case BDEV_IOCTL_INIT:
-        case BDEV_IOCTL_SYNC:
-        case BDEV_IOCTL_IRQ_HANDLER:
-            return 0;
-        default:
-            return -1;
-    }
-}
-
-int mpssl_ramdisk_readblocks(uint8_t *dest, uint32_t block, uint32_t count) {
-    if (block > ramdisk_blocks() || count > ramdisk_blocks() - block) {
-        return -MP_EIO;
-    }
-    memcpy(dest, _mpssl_ramdisk_start + block * FLASH_BLOCK_SIZE, count * FLASH_BLOCK_SIZE);
-    return 0;
-}
-
-int mpssl_ramdisk_writeblocks(const uint8_t *src, uint32_t block, uint32_t count) {
-    if (block > ramdisk_blocks() || count > ramdisk_blocks() - block) {
-        return -MP_EIO;
-    }
-    memcpy(_mpssl_ramdisk_start + block * FLASH_BLOCK_SIZE, src, count * FLASH_BLOCK_SIZE);
-    return 0;
 }

@@ -1,9 +1,6 @@
 // QEMU_NETDUINO_PLUS_2: MicroPython's stm32 port on QEMU's netduinoplus2 machine (STM32F405).
 // An emulation board for the mpssl tests, not firmware for the real Netduino Plus 2: what QEMU does
 // not model is switched off or stood in for (board_qemu.c).
-#include <stdbool.h>
-#include <stdint.h>
-
 #define MICROPY_HW_BOARD_NAME       "QEMU netduinoplus2"
 #define MICROPY_HW_MCU_NAME         "STM32F405RG"
 
@@ -38,14 +35,5 @@
 #define MICROPY_HW_UART_REPL        PYB_UART_1
 #define MICROPY_HW_UART_REPL_BAUD   115200
 
-// Storage: a 32 KiB RAM disk at the top of the SRAM QEMU maps (qemu_f405.ld), as pyb.Flash.
-// qemu_boot.py (frozen) mounts it at "/" instead of the port's /flash, so files live where the test runner and mpremote expect them on the other emulated boards.
-#define MICROPY_HW_HAS_FLASH        (1)
-#define MICROPY_HW_FLASH_MOUNT_AT_BOOT (0)
-#define MICROPY_BOARD_FROZEN_BOOT_FILE "qemu_boot.py"
-int32_t mpssl_ramdisk_ioctl(uint32_t op, uint32_t arg);
-int mpssl_ramdisk_readblocks(uint8_t *dest, uint32_t block, uint32_t count);
-int mpssl_ramdisk_writeblocks(const uint8_t *src, uint32_t block, uint32_t count);
-#define MICROPY_HW_BDEV_IOCTL(op, arg) mpssl_ramdisk_ioctl((op), (arg))
-#define MICROPY_HW_BDEV_READBLOCKS(dest, bl, n) mpssl_ramdisk_readblocks((dest), (bl), (n))
-#define MICROPY_HW_BDEV_WRITEBLOCKS(src, bl, n) mpssl_ramdisk_writeblocks((src), (bl), (n))
+// No storage: QEMU does not model the flash controller, and all of the SRAM QEMU maps goes to the
+// heap (qemu_f405.ld).  The test runner mounts each run's directory with mpremote.

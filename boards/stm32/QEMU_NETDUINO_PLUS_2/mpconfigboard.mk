@@ -4,8 +4,9 @@
 # QEMU models the core, flash, SRAM, the USARTs, timers, EXTI and SYSCFG, but not the clock tree
 # (RCC), GPIO, RTC, RNG, flash controller, DMA, USB or CCM RAM.  This board therefore sets the
 # clock without waiting for oscillators, puts its REPL on USART1, takes entropy and the RTC's time
-# from the host through ARM semihosting (QEMU runs with -semihosting), and keeps a FAT filesystem
-# on a 32 KiB RAM disk mounted at "/".  See board_qemu.c and docs/emulated-boards.md.
+# from the host through ARM semihosting (QEMU runs with -semihosting), has no filesystem, and
+# gives all 192 KiB of QEMU's SRAM to data, heap and stack.  See board_qemu.c and
+# docs/emulated-boards.md.
 MCU_SERIES = f4
 CMSIS_MCU = STM32F405xx
 AF_FILE = boards/stm32f405_af.csv

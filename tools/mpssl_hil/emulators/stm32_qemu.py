@@ -4,8 +4,7 @@ pseudo-terminal, host time and entropy through semihosting, and no network (QEMU
 for this machine).  The `stm32-qemu` target of the test runner starts it once per session.
 
 It shares `QemuBoard`'s process handling (start, the pty, restart as a power cycle, stop); only the
-command line differs.  The board keeps a small FAT filesystem on a RAM disk at "/" (empty in every new
-QEMU process), too small for a session's files, so the runner mounts each run's directory instead."""
+command line differs.  The board has no filesystem, so the runner mounts each run's directory."""
 
 from __future__ import annotations
 
@@ -42,9 +41,8 @@ class Stm32QemuBoard(QemuBoard):
 
     @property
     def delivery(self) -> Delivery:
-        """How `SerialBoardTarget` gives a run's files to this board: mpremote mounts the run's directory.
-        Its 32 KiB RAM disk is too small to hold the files of a whole session ("copy" ran out of space,
-        ENOSPC), and QEMU runs fast enough for mount's one-second answers."""
+        """How `SerialBoardTarget` gives a run's files to this board: mpremote mounts the run's directory
+        (the board has no filesystem; QEMU runs fast enough for mount's one-second answers)."""
         return "mount"
 
     def start(self) -> None:
