@@ -285,7 +285,7 @@ def stm32_qemu_board(pytestconfig: pytest.Config) -> Iterator[Stm32QemuBoard]:
 
 
 def stm32_qemu_board_target(board: Stm32QemuBoard) -> SerialBoardTarget:
-    """The emulated STM32F405 as a target: runs copied into its RAM disk, recovery ending in restarting
+    """The emulated STM32F405 as a target: each run's directory mounted, recovery ending in restarting
     QEMU (a power cycle, after which the clock is set again)."""
     return SerialBoardTarget(
         board.serial, name="stm32-qemu", host_address=board.host_address, delivery=board.delivery,
