@@ -335,7 +335,7 @@ def run_client_cases(target: Target, server: HostileTlsServer, pki: Pki, mode: s
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.needs("gc_heap")
+@pytest.mark.needs("network", "gc_heap")
 def test_board_client_survives_hostile_servers(target: Target, pki: Pki, serve: Serve, mode: str) -> None:
     cases = client_cases(pki)
     with serve(cases) as server:
@@ -366,7 +366,7 @@ def test_board_client_against_hostile_servers_under_valgrind(micropython_bin: Pa
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.needs("gc_heap")
+@pytest.mark.needs("network", "gc_heap")
 def test_empty_records_are_not_the_end_of_the_stream(target: Target, pki: Pki, serve: Serve,
                                                      mode: str) -> None:
     """RFC 5246 6.2.1 allows zero-length application data records (OpenSSL sent them to randomize CBC IVs).

@@ -178,6 +178,28 @@ def test_default_targets_skip_what_is_missing_with_the_reason(pytester: pytest.P
     result.stdout.fnmatch_lines([f"*{NO_MICROPYTHON}*", "*qemu: *none.elf*"])
 
 
+UNDECLARED_NETWORK_TEST = """
+import pytest
+
+@pytest.mark.needs("network")
+def test_declared(target):
+    assert target.host_address == "127.0.0.1"
+
+def test_undeclared(target):
+    target.host_address
+"""
+
+
+def test_a_test_that_reaches_the_host_peers_without_needs_network_fails_on_every_target(
+        pytester: pytest.Pytester) -> None:
+    """On unix too, where the host peers are reachable, so the missing marker shows before a board
+    without a network (stm32-qemu, rp2040js) fails the test instead of skipping it."""
+    pytester.makepyfile(UNDECLARED_NETWORK_TEST)
+    result = pytester.runpytest("--micropython", sys.executable, "--target", "unix")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(['*UndeclaredNeed: the test uses the host peers*not marked needs("network")*'])
+
+
 def test_a_named_board_without_host_ip_fails_networked_tests(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(NETWORKED_TESTS)
     result = pytester.runpytest("--target", "port:/dev/mpssl-no-such-port", "-k", "talks")

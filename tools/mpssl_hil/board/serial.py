@@ -158,8 +158,7 @@ class SerialBoardTarget(Target):
         self.transcript: Path | None = None  # where each run's REPL transcript is appended (per test)
         self._lock = threading.Lock()
 
-    @property
-    def host_address(self) -> str:
+    def peer_address(self) -> str:
         if self._host_address is None:
             raise RuntimeError(f"{self.name} has no network path to the host")
         return self._host_address

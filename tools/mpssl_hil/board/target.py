@@ -120,11 +120,23 @@ class Target(abc.ABC):
 
     name: str
     clock_changed: bool = False  # set_clock moved the clock off the current time
+    # Set by the plugin before each test: whether the test said needs("network"). A test that reaches for
+    # the host peers without saying so is refused on every target, so the missing marker shows on unix
+    # too instead of only as a failure on a board that has no network. None: not run by the plugin.
+    network_declared: bool | None = None
 
     @property
-    @abc.abstractmethod
     def host_address(self) -> str:
         """The host's address as the board reaches it; host peers bind to it."""
+        if self.network_declared is False:
+            raise UndeclaredNeed(f"the test uses the host peers ({self.name}'s host_address) but is not marked "
+                                 'needs("network"): on a target without a network it would fail instead of '
+                                 "skipping")
+        return self.peer_address()
+
+    @abc.abstractmethod
+    def peer_address(self) -> str:
+        """`host_address` without the plugin's check: the host as this target reaches it."""
 
     def server_port(self, transport: Transport) -> ServerPort:
         """A port for a server the board runs, and where host clients reach it."""
@@ -180,6 +192,10 @@ class Target(abc.ABC):
 
 class ExecFailed(RuntimeError):
     """Code run with `Target.exec` raised on the target; the message has its output."""
+
+
+class UndeclaredNeed(RuntimeError):
+    """A test used what its `needs(...)` markers do not ask for."""
 
 
 # What a target adds to its firmware's capabilities (the names tests use in needs(...)):
@@ -317,8 +333,7 @@ class UnixTarget(Target):
         self.clock_changed = True
         return utc
 
-    @property
-    def host_address(self) -> str:
+    def peer_address(self) -> str:
         return "127.0.0.1"
 
     def server_port(self, transport: Transport) -> ServerPort:

@@ -95,6 +95,7 @@ def selected_target(request: pytest.FixtureRequest, param_id: str) -> Target:
         target: Target = session.board_for(spec)
     else:
         target = request.getfixturevalue(f"{param_id.replace('-', '_')}_target")
+    target.network_declared = "network" in needs
     if isinstance(target, SerialBoardTarget) and target.health.quarantined:
         pytest.fail(target.health.quarantined, pytrace=False)
     markers = [*request.node.iter_markers("needs"), *request.node.iter_markers("port")]
@@ -106,6 +107,7 @@ def selected_target(request: pytest.FixtureRequest, param_id: str) -> Target:
         request.node.user_properties.append((name, value))
 
     def restore_clock() -> None:
+        target.network_declared = None  # a session target may next be used outside a device test
         if target.clock_changed:
             target.set_clock(None)
 
