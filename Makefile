@@ -1,6 +1,7 @@
 # mpssl build contract: see README.md.
 #   make                      Python environment + MicroPython checkout check + build/unix/micropython
-#                             + the emulated qemu board (build/qemu-MPS2_AN385) when arm-none-eabi-gcc exists
+#                             + the emulated boards when arm-none-eabi-gcc exists: the qemu board
+#                             (build/qemu-MPS2_AN385) and the stm32 port's (build/stm32-QEMU_NETDUINO_PLUS_2)
 #   make firmware PORT=unix   the unix binary (MBEDTLS_HEAP=gc: mbedTLS on the GC heap, build/unix-gc/;
 #                             SANITIZE=1: with ASan and UBSan, build/sanitize/unix{,-gc}/)
 #   make firmware PORT=p BOARD=b   build/<p>-<b>/firmware.* (qemu, rp2, stm32); make firmware-all: every board
@@ -100,8 +101,19 @@ UNIX_MAKE_ARGS := BUILD=$(UNIX_BUILD) PROG=micropython \
 FIRMWARE_BOARDS :=
 -include $(wildcard $(ROOT)/boards/*/port.mk)
 
-# `make`: the Python environment, the unix binary and (with an Arm toolchain) the emulated board.
-all: venv firmware $(if $(HAVE_ARM_GCC),firmware-qemu)
+# The emulated boards `make` and `make test` build with an Arm toolchain: the qemu board, and the stm32
+# port on QEMU's STM32F405 when the checkout has the stm32 port's lib/stm32lib (make micropython clones it).
+HAVE_STM32LIB := $(wildcard $(MICROPY_DIR)/lib/stm32lib/STM32F4xx_HAL_Driver)
+EMULATED_FIRMWARE := $(if $(HAVE_ARM_GCC),firmware-qemu $(if $(HAVE_STM32LIB),firmware-stm32-qemu,no-stm32lib))
+
+# `make`: the Python environment, the unix binary and (with an Arm toolchain) the emulated boards.
+all: venv firmware $(EMULATED_FIRMWARE)
+
+.PHONY: firmware-stm32-qemu no-stm32lib
+firmware-stm32-qemu:
+	$(MAKE) firmware PORT=stm32 BOARD=QEMU_NETDUINO_PLUS_2
+no-stm32lib:
+	@echo "no $(MICROPY_DIR)/lib/stm32lib: the stm32-qemu board is not built and its tests skip (make micropython clones it)"
 
 help:
 	@sed -n '2,/^$$/{/^#/p}' $(ROOT)/Makefile
@@ -264,7 +276,7 @@ ifneq ($(HAVE_MICROPY),)
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=system
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=gc
 ifneq ($(HAVE_ARM_GCC),)
-	$(MAKE) firmware PORT=qemu
+	$(MAKE) $(EMULATED_FIRMWARE)
 endif
 endif
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

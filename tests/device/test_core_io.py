@@ -39,10 +39,28 @@ def cases(run: RunResult) -> dict[str, dict[str, Any]]:
     return {r.pop("case"): r for r in run.results()}
 
 
+@pytest.fixture(scope="module")
+def core_io_runs() -> dict[str, dict[str, dict[str, Any]] | str]:
+    """core_io.py's cases by target, or why its one run failed there."""
+    return {}
+
+
 @pytest.fixture
-def core_io(target: Target, pki: Pki) -> dict[str, dict[str, Any]]:
-    return cases(target.run(script("core_io.py"), {}, core_io_files(pki), modules=[MEMORY_STREAMS],
-                                    timeout=300).check())
+def core_io(target: Target, pki: Pki, core_io_runs: dict[str, dict[str, dict[str, Any]] | str]
+            ) -> dict[str, dict[str, Any]]:
+    """The script's cases on this target. It runs once per target and serves every test below: a run
+    takes minutes on an emulated MCU, and its cases do not depend on each other's order."""
+    if target.name not in core_io_runs:
+        try:
+            core_io_runs[target.name] = cases(target.run(script("core_io.py"), {}, core_io_files(pki),
+                                                         modules=[MEMORY_STREAMS], timeout=300).check())
+        except AssertionError as e:
+            core_io_runs[target.name] = str(e)
+    found = core_io_runs[target.name]
+    if isinstance(found, str):
+        pytest.fail(f"core_io.py failed on {target.name} (its one run serves every core I/O test):\n{found}",
+                    pytrace=False)
+    return found
 
 
 def test_write_retried_after_would_block_sends_every_byte_once(core_io: dict[str, dict[str, Any]]) -> None:

@@ -22,6 +22,13 @@ MPSSL_SYMBOLS = ["mp_module_ssl", "mpssl_socket_type"]
 MBEDTLS_SYMBOLS = ["mbedtls_ssl_handshake", "mbedtls_ssl_cookie_setup", "mbedtls_chachapoly_init"]
 RP2_PORT_HOOKS = ["mbedtls_hardware_poll"]
 STM32_PORT_HOOKS = ["mbedtls_hardware_poll", "stm32_rtctime_seconds"]
+# The emulation board's stand-ins for what QEMU's netduinoplus2 does not model (boards/stm32/
+# QEMU_NETDUINO_PLUS_2/board_qemu.c): host entropy for the RNG, the host clock for the RTC, both through
+# semihosting, and a clock setup that does not wait for oscillators.
+STM32_QEMU_STAND_INS = ["__wrap_rng_get", "__wrap_HAL_RTC_GetTime", "__wrap_HAL_RTC_SetTime",
+                        "__wrap_mp_hal_time_ns", "mpssl_qemu_time_ns"]
+# The port's own frozen modules, which the emulation board keeps (it has no networking bundle).
+STM32_PORT_FROZEN = ["asyncio/__init__.py", "onewire.py", "dht.py"]
 # Frozen by every networking board, with or without ssl.py.
 NETWORKING_FROZEN = ["requests/__init__.py", "mip/__init__.py", "ntptime.py", "webrepl.py"]
 # The built-in module (extmod/modtls_mbedtls.c): its module object and one of its static functions.
@@ -83,3 +90,11 @@ def test_stm32_image_freezes_no_ssl_py(board: str) -> None:
 
 def test_qemu_image_has_mpssl_and_its_platform_layer() -> None:
     check_mpssl_in_builtin_tls_out("qemu", "MPS2_AN385", ["mbedtls_hardware_poll", "mpssl_qemu_time"])
+
+
+def test_stm32_qemu_image_has_mpssl_and_its_stand_ins() -> None:
+    check_mpssl_in_builtin_tls_out("stm32", "QEMU_NETDUINO_PLUS_2", STM32_PORT_HOOKS + STM32_QEMU_STAND_INS)
+
+
+def test_stm32_qemu_image_freezes_no_ssl_py() -> None:
+    check_no_frozen_ssl("stm32", "QEMU_NETDUINO_PLUS_2", STM32_PORT_FROZEN)
