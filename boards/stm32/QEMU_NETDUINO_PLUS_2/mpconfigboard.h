@@ -4,6 +4,10 @@
 #define MICROPY_HW_BOARD_NAME       "QEMU netduinoplus2"
 #define MICROPY_HW_MCU_NAME         "STM32F405RG"
 
+// SysTick's vector in a RAM copy of the vector table, for the idle REPL's slow tick (board_idle.c).
+#define MICROPY_BOARD_EARLY_INIT    board_idle_init
+void board_idle_init(void);
+
 // Not modelled by QEMU, so not used: USB (the REPL is on USART1), the RNG (rng_get is the host's
 // entropy), the switch, servos and the DAC (GPIO), the SD card, and storage in the internal flash
 // (no flash controller).  The RTC is on: its HAL calls read the host's clock (board_qemu.c).

@@ -28,7 +28,9 @@ MPSSL_PLATFORM_C = $(MPSSL_QEMU_CONFIG_DIR)/board_clock.c
 #   seed) comes from the host's /dev/urandom instead of the port's fixed-seed fallback;
 # - the RTC's HAL calls, and rtc_init_start (nothing to start): machine.RTC, time.time(), FAT timestamps and
 #   the port's mbedTLS time hook (stm32_rtctime_seconds) read a clock that follows the host's;
-# - mp_hal_time_ns: time.time_ns() in nanoseconds.
+# - mp_hal_time_ns: time.time_ns() in nanoseconds;
+# - mp_hal_stdin_rx_chr: an idle REPL slows SysTick down, so QEMU sleeps instead of waking 1000 times a
+#   second (board_idle.c, which also points SysTick's vector at its own handler).
 MPSSL_QEMU_WRAPPED := rng_get rtc_init_start mp_hal_time_ns \
-	HAL_RTC_GetTime HAL_RTC_GetDate HAL_RTC_SetTime HAL_RTC_SetDate
+	HAL_RTC_GetTime HAL_RTC_GetDate HAL_RTC_SetTime HAL_RTC_SetDate mp_hal_stdin_rx_chr
 LDFLAGS += $(foreach f,$(MPSSL_QEMU_WRAPPED),-Wl,--wrap=$(f))

@@ -158,21 +158,31 @@ def free_port_fixture() -> Callable[..., int]:
     return find
 
 
-@pytest.fixture(scope="session")
-def qemu_firmware(pytestconfig: pytest.Config) -> Path:
-    """The qemu board's firmware, for tests that start their own QEMU (the emulator itself under test):
-    skipped when qemu is not selected, an error when it was named but the firmware or QEMU is missing."""
-    require_selected(pytestconfig, "qemu")
-    firmware = qemu_firmware_path(pytestconfig)
+def usable_firmware(config: pytest.Config, kind: str, firmware: Path, board: type[QemuBoard]) -> Path:
+    """`firmware` for tests that start their own QEMU (the emulator itself under test): skipped when
+    `kind` is not selected, an error when it was named but the firmware or QEMU is missing."""
+    require_selected(config, kind)
     try:
-        QemuBoard(firmware)  # checks that QEMU and the firmware are there; starts nothing
+        board(firmware)  # checks that QEMU and the firmware are there; starts nothing
     except QemuUnavailable as e:
         problem = str(e)
     else:
         problem = None
     if problem is not None:
-        unusable(pytestconfig, "qemu", problem)
+        unusable(config, kind, problem)
     return firmware
+
+
+@pytest.fixture(scope="session")
+def qemu_firmware(pytestconfig: pytest.Config) -> Path:
+    """The qemu board's firmware, for tests that start their own board."""
+    return usable_firmware(pytestconfig, "qemu", qemu_firmware_path(pytestconfig), QemuBoard)
+
+
+@pytest.fixture(scope="session")
+def stm32_qemu_firmware(pytestconfig: pytest.Config) -> Path:
+    """The emulated STM32F405's firmware, for tests that start their own board."""
+    return usable_firmware(pytestconfig, "stm32-qemu", stm32_qemu_firmware_path(pytestconfig), Stm32QemuBoard)
 
 
 @pytest.fixture(scope="session")
