@@ -27,6 +27,7 @@ from mpssl_hil.plugin.fixtures import (
     qemu_firmware,
     qemu_session_target,
     qemu_target,
+    require_selected,
     rp2040js_board,
     rp2040js_session_target,
     rp2040js_target,
@@ -138,9 +139,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip marked tests, and tests that use `micropython_bin` even indirectly, from this one place:
     the same location and reason make the summary show a single "SKIPPED [n]" line (an error instead
     when the user named `--target unix`)."""
-    needs = item.get_closest_marker("needs_micropython") or "micropython_bin" in getattr(
-        item, "fixturenames", ()
-    )
+    fixtures = getattr(item, "fixturenames", ())
+    if "micropython_bin" in fixtures and "target" not in fixtures:
+        # The unix build's own tests (valgrind, upstream's suites): not when --target leaves unix out.
+        require_selected(item.config, "unix")
+    needs = item.get_closest_marker("needs_micropython") or "micropython_bin" in fixtures
     if needs:
         reason = missing_micropython(item.config)
         if reason:
