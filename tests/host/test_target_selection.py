@@ -56,6 +56,7 @@ def test_stm32_qemu_has_no_network_but_a_gc_heap() -> None:
     assert target_ids(specs, networked=True) == ["unix", "qemu"]
     assert target_ids(specs, networked=False) == ["unix", "qemu", "stm32-qemu"]
     assert gc_heap_ids(specs) == ["gc_heap_unix", "qemu", "stm32-qemu"]
+    assert gc_heap_ids(specs, networked=True) == ["gc_heap_unix", "qemu"]
 
 
 def test_stm32_qemu_fixture_name_maps_the_dash() -> None:

@@ -120,10 +120,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     specs = metafunc.config.stash[TARGETS]
     needs = {c for marker in metafunc.definition.iter_markers("needs") for c in marker.args}
-    if "gc_heap" in needs:
-        ids = gc_heap_ids(specs)
-    else:
-        ids = target_ids(specs, networked="network" in needs or "inbound" in needs)
+    networked = "network" in needs or "inbound" in needs
+    ids = gc_heap_ids(specs, networked) if "gc_heap" in needs else target_ids(specs, networked)
     metafunc.parametrize("target", ids, indirect=True)
 
 

@@ -68,11 +68,13 @@ def target_ids(specs: list[TargetSpec], networked: bool) -> list[str]:
     return [s.param_id for s in specs if s.has_network or not networked]
 
 
-def gc_heap_ids(specs: list[TargetSpec]) -> list[str]:
+def gc_heap_ids(specs: list[TargetSpec], networked: bool = False) -> list[str]:
     """Targets where mbedTLS allocates on the GC heap: the gc-heap unix build for "unix", and every MCU
-    target (MCU ports put mbedTLS on the GC heap)."""
+    target (MCU ports put mbedTLS on the GC heap); only those with a network if `networked`."""
     ids = []
     for spec in specs:
+        if networked and not spec.has_network:
+            continue
         if spec.kind == "unix":
             ids.append(WITH_GC_HEAP_BUILD)
         elif spec.kind != "rp2040js":  # too slow for 1000 cycles on the emulated RP2040
