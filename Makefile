@@ -174,9 +174,21 @@ BENCH_BUILD := $(BUILD_ROOT)/bench
 BENCH_ARGS ?=
 BENCH_COMMON_ARGS := PROG=micropython MICROPY_PY_BTREE=0 MICROPY_MPYCROSS=$(MPY_CROSS) STRIP=
 BENCH_BINARIES := $(BENCH_BUILD)/mpssl/micropython $(BENCH_BUILD)/builtin/micropython
+# The emulated MCU's pair (with an Arm toolchain): the qemu board with mpssl, and the same board with the
+# built-in tls + ssl.py (its mpconfigboard.mk, MPSSL_BUILTIN_TLS=1), run under QEMU's -icount.
+BENCH_QEMU_IMAGES := $(if $(HAVE_ARM_GCC),$(BENCH_BUILD)/qemu-mpssl/firmware.elf $(BENCH_BUILD)/qemu-builtin/firmware.elf)
+BENCH_QEMU_ARGS := BOARD=MPS2_AN385 BOARD_DIR=$(ROOT)/boards/qemu/MPS2_AN385 MICROPY_MPYCROSS=$(MPY_CROSS)
 
 .PHONY: bench bench-build
-bench-build: check-micropython $(BENCH_BINARIES)
+bench-build: check-micropython $(BENCH_BINARIES) $(BENCH_QEMU_IMAGES)
+
+$(BENCH_BUILD)/qemu-mpssl/firmware.elf: $(MPY_CROSS) $(MPSSL_SRC) $(wildcard $(ROOT)/boards/qemu/MPS2_AN385/*)
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu $(BENCH_QEMU_ARGS) BUILD=$(BENCH_BUILD)/qemu-mpssl \
+		USER_C_MODULES=$(ROOT)/usermod -j$(JOBS)
+
+$(BENCH_BUILD)/qemu-builtin/firmware.elf: $(MPY_CROSS) $(wildcard $(ROOT)/boards/qemu/MPS2_AN385/*)
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu $(BENCH_QEMU_ARGS) BUILD=$(BENCH_BUILD)/qemu-builtin \
+		MPSSL_BUILTIN_TLS=1 -j$(JOBS)
 
 $(BENCH_BUILD)/mpssl/micropython: $(MPY_CROSS) $(MPSSL_SRC)
 	$(MAKE) -C $(MICROPY_DIR)/ports/unix BUILD=$(BENCH_BUILD)/mpssl $(BENCH_COMMON_ARGS) \
@@ -275,8 +287,9 @@ test: venv $(if $(HAVE_NPM),$(RP2040JS_DIR)/node_modules/.package-lock.json)
 ifneq ($(HAVE_MICROPY),)
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=system
 	$(MAKE) firmware PORT=unix MBEDTLS_HEAP=gc
+	$(MAKE) $(BENCH_BUILD)/builtin/micropython
 ifneq ($(HAVE_ARM_GCC),)
-	$(MAKE) $(EMULATED_FIRMWARE)
+	$(MAKE) $(EMULATED_FIRMWARE) $(BENCH_BUILD)/qemu-builtin/firmware.elf
 endif
 endif
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -1,10 +1,12 @@
-# Shared by the bench scripts (make bench, tools/mpssl_hil/suites/bench.py). Only MicroPython's documented
-# `ssl` API, so that every script runs unchanged on mpssl and on the built-in tls with micropython-lib's
-# ssl.py. Arguments come as a JSON file named by sys.argv[1]; each script prints one JSON line.
+# Shared by the bench scripts (make bench, tools/mpssl_hil/suites/bench.py and bench_mcu.py). Only
+# MicroPython's documented `ssl` API, so that every script runs unchanged on mpssl and on the built-in tls
+# with micropython-lib's ssl.py. Arguments come as a JSON file named by sys.argv[1] (unix) or as the
+# test_args module the runner writes beside the script (a board); each script prints one JSON line.
 import io
 import json
 import ssl
 import sys
+import time
 
 import micropython
 
@@ -12,18 +14,29 @@ HOSTNAME = "localhost"
 
 
 def args():
-    with open(sys.argv[1]) as f:
-        return json.load(f)
+    try:
+        from test_args import ARGS
+    except ImportError:
+        with open(sys.argv[1]) as f:
+            return json.load(f)
+    return ARGS
+
+
+# time.ticks_us() at each mark: under QEMU's -icount shift=0 one instruction takes 1 ns of virtual time.
+marks_us = []
 
 
 def report(**values):
+    values["phase_us"] = [time.ticks_diff(b, a) for a, b in zip(marks_us, marks_us[1:])]
     print(json.dumps(values))
 
 
 def mark():
     """A phase boundary: the driver runs callgrind with --dump-before=mp_micropython_stack_use, so the
-    instructions of each phase are dumped apart. Natively it does nothing worth counting."""
+    instructions of each phase are dumped apart; on the emulated MCU the microseconds between marks count
+    its instructions. Natively it does nothing worth counting."""
     micropython.stack_use()
+    marks_us.append(time.ticks_us())
 
 
 class Queue:

@@ -20,15 +20,28 @@ MPY_CROSS_FLAGS += -march=armv7m
 # with mbedTLS' 16 KiB input buffer); littlefs on a 512 KiB RAM disk is the board's filesystem.
 MICROPY_HEAP_SIZE = 2097152
 MICROPY_VFS_LFS2 = 1
-FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
 
 # mpssl: mbedTLS on the GC heap, the board's own mbedTLS platform layer (time and entropy from
 # the host through ARM semihosting) and configuration.
 MPSSL_QEMU_CONFIG_DIR = $(abspath $(BOARD_DIR)/../../../ports-config/qemu)
+MPSSL_QEMU_PLATFORM_C = $(addprefix $(MPSSL_QEMU_CONFIG_DIR)/,mbedtls_port.c board_clock.c) shared/timeutils/timeutils.c
+CFLAGS_EXTRA += -I$(MPSSL_QEMU_CONFIG_DIR)
+ifneq ($(MPSSL_BUILTIN_TLS),1)
 MPSSL_MBEDTLS_GC_HEAP = 1
 MPSSL_PORT_MBEDTLS_CONFIG = mbedtls_config_qemu.h
-MPSSL_PLATFORM_C = $(addprefix $(MPSSL_QEMU_CONFIG_DIR)/,mbedtls_port.c board_clock.c) shared/timeutils/timeutils.c
-CFLAGS_EXTRA += -I$(MPSSL_QEMU_CONFIG_DIR)
+MPSSL_PLATFORM_C = $(MPSSL_QEMU_PLATFORM_C)
+FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
+else
+# MPSSL_BUILTIN_TLS=1 (without USER_C_MODULES): the same board with upstream's built-in tls module and
+# micropython-lib's ssl.py instead of mpssl, on the same mbedTLS configuration, heap and platform layer,
+# for make bench's side-by-side column on the emulated MCU (build/bench/qemu-builtin).
+MICROPY_PY_SSL = 1
+MICROPY_SSL_MBEDTLS = 1
+CFLAGS_EXTRA += -I$(abspath $(BOARD_DIR)/../../../bench/config/qemu_builtin)
+CFLAGS += '-DMICROPY_TRACKED_ALLOC=(1)'
+SRC_C += $(MPSSL_QEMU_PLATFORM_C)
+FROZEN_MANIFEST = $(BOARD_DIR)/manifest_builtin_tls.py
+endif
 
 # The board's MicroPython configuration (mpconfigboard.h includes the port's mpconfigport.h).
 CFLAGS += -DMP_CONFIGFILE='<mpconfigboard.h>' -I$(BOARD_DIR)

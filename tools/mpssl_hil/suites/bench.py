@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mpssl_hil.certs import Pki, generate_pki
+from mpssl_hil.suites import bench_mcu
 from mpssl_hil.suites.elf import image_size
 
 REPO = Path(__file__).resolve().parents[3]
@@ -194,6 +195,8 @@ class Results:
     offered: dict[str, list[str]] = field(default_factory=dict)
     profiles: list[tuple[str, list[tuple[str, float, float]]]] = field(default_factory=list)
     flash: list[tuple[str, int, int]] = field(default_factory=list)  # (image, mpssl text, built-in text)
+    mcu_rows: list[Row] = field(default_factory=list)  # the emulated MCU (bench_mcu.py)
+    mcu_suites: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 HANDSHAKE_SUITES = (("ecdsa", "ECDHE-ECDSA P-256"), ("rsa", "ECDHE-RSA 2048"))
@@ -320,6 +323,44 @@ def assemble(data: dict, bins: dict[str, Path], settings: Settings) -> Results:
     return res
 
 
+def assemble_mcu(data: dict, settings: bench_mcu.McuSettings, res: Results) -> None:
+    """The emulated MCU's rows: instructions per handshake and per KiB, heap per connection, and how many
+    client connections a 256 KiB heap holds."""
+
+    def mean(xs: list[int]) -> float | None:
+        return sum(xs) / len(xs) if xs else None
+
+    for suite, title in bench_mcu.HANDSHAKE_SUITES:
+        per = {v: mean(data[v]["handshake"][suite]["instructions"]) for v in VARIANTS}
+        res.mcu_rows.append(Row(f"handshake, {title}", "instructions", per, TARGETS["handshake"],
+                                f"client and server, mean of {settings.handshakes}"))
+        for v in VARIANTS:
+            res.mcu_suites.append((f"handshake {title}", v, *data[v]["handshake"][suite]["cipher"]))
+    for ciphers in BULK_SUITES:
+        key = ciphers or "default"
+        have = [v for v in VARIANTS if key in data[v]["bulk"]]
+        if not have:
+            continue
+        label = bulk_label(ciphers)
+        note = "" if len(have) == 2 else f"offered by {LABELS[have[0]]} only"
+        for v in have:
+            res.mcu_suites.append((f"bulk, {label}", v, *data[v]["bulk"][key]["cipher"]))
+        for direction, arrow in (("c2s", "client→server"), ("s2c", "server→client")):
+            per = {v: data[v]["bulk"][key].get(direction) if v in have else None for v in VARIANTS}
+            res.mcu_rows.append(Row(f"bulk {arrow}, {label}", "instructions/KiB", per, TARGETS["bulk"], note))
+    res.mcu_rows.append(Row("bulk harness alone (the same loop over bare pipes)", "instructions/KiB",
+                            {v: data[v]["bulk"]["default"].get("plain") for v in VARIANTS}))
+    for suite, title in bench_mcu.HANDSHAKE_SUITES:
+        for key, what in (("per_pair", "per connection, client + server"), ("per_client", "per connection, client"),
+                          ("per_server", "per connection, server")):
+            res.mcu_rows.append(Row(f"heap {what}, {title}", "bytes",
+                                    {v: data[v]["heap"][suite][key] for v in VARIANTS}, TARGETS["heap"],
+                                    f"{settings.connections} open at once"))
+        fit = {v: float(bench_mcu.HEAP_BUDGET // data[v]["heap"][suite]["per_client"]) for v in VARIANTS}
+        res.mcu_rows.append(Row(f"client connections in a 256 KiB heap, {title}", "connections", fit, None,
+                                "256 KiB / heap per client connection (higher is better)"))
+
+
 def smoke(binary: Path, runner: Runner) -> dict[str, dict]:
     """Every bench script once on `binary`, natively with tiny counts: they still work (no timing)."""
     ec = runner.suite_args("ecdsa")
@@ -397,7 +438,18 @@ def verdict(row: Row) -> str:
     return f"missed by {(r - row.target) * 100:.1f} points"
 
 
-def markdown(res: Results, env: list[tuple[str, str]], settings: Settings) -> str:
+def table_line(row: Row) -> str:
+    ratio = "—" if row.ratio is None else f"{row.ratio:.3f}"
+    target = "" if row.target is None else f"≤ {row.target:.2f}"
+    status = verdict(row) or row.note
+    if row.note and verdict(row):
+        status += f"; {row.note}"
+    return (f"| {row.metric} | {row.unit} | {_fmt(row.values.get('mpssl'))} | "
+            f"{_fmt(row.values.get('builtin'))} | {ratio} | {target} | {status} |")
+
+
+def markdown(res: Results, env: list[tuple[str, str]], settings: Settings,
+             mcu_settings: bench_mcu.McuSettings) -> str:
     lines = ["# Benchmarks: mpssl against the built-in tls", "",
              "Written by `make bench` (tools/mpssl_hil/suites/bench.py); do not edit by hand.", ""]
     lines += [f"- {k}: {v}" for k, v in env]
@@ -428,14 +480,7 @@ def markdown(res: Results, env: list[tuple[str, str]], settings: Settings) -> st
               "a board keeps in flash); on boards, text as `make sizes` gives it.", "",
               "| measurement | unit | mpssl | built-in | ratio mpssl/built-in | target | |",
               "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
-    for row in res.rows:
-        ratio = "—" if row.ratio is None else f"{row.ratio:.3f}"
-        target = "" if row.target is None else f"≤ {row.target:.2f}"
-        status = verdict(row) or row.note
-        if row.note and verdict(row):
-            status += f"; {row.note}"
-        lines.append(f"| {row.metric} | {row.unit} | {_fmt(row.values.get('mpssl'))} | "
-                     f"{_fmt(row.values.get('builtin'))} | {ratio} | {target} | {status} |")
+    lines += [table_line(row) for row in res.rows]
     for image, a, b in res.flash:
         d = a - b
         status = "met" if d <= FLASH_TARGET else f"missed by {d - FLASH_TARGET:,} bytes"
@@ -444,6 +489,26 @@ def markdown(res: Results, env: list[tuple[str, str]], settings: Settings) -> st
     if len(res.flash) == 1:
         lines += ["", "No board image with its upstream counterpart was in build/ (`make sizes` builds them); "
                   "docs/firmware.md has the last board figures."]
+    if res.mcu_rows:
+        lines += ["", "## On the emulated MCU", "",
+                  "The same scripts on the qemu board (QEMU's mps2-an385, a Cortex-M3) run with `-icount "
+                  "shift=0,sleep=off`: every instruction takes 1 ns of virtual time, so `time.ticks_us()` "
+                  "between two marks counts the board's instructions (in thousands), whatever the host does. "
+                  "Two images of the same board from the same checkout: `build/bench/qemu-mpssl` (mpssl) and "
+                  "`build/bench/qemu-builtin` (the built-in tls + micropython-lib's ssl.py, the board's "
+                  "`MPSSL_BUILTIN_TLS=1`), on the same mbedTLS configuration, GC heap and platform layer. "
+                  f"Handshakes: {mcu_settings.handshakes} per image and suite, in a row; bulk: "
+                  f"{mcu_settings.bulk_bytes // 1024} KiB each way in {mcu_settings.chunk}-byte writes; heap: "
+                  f"{mcu_settings.connections} connections open at once.", "",
+                  "| measurement | unit | mpssl | built-in | ratio mpssl/built-in | target | |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+        lines += [table_line(row) for row in res.mcu_rows]
+        lines += ["", "Negotiated on the emulated MCU:", "", "| run | image | client | server |",
+                  "| --- | --- | --- | --- |"]
+        lines += [f"| {what} | {LABELS[v]} | {c} | {s} |" for what, v, c, s in res.mcu_suites]
+    else:
+        lines += ["", "No emulated-MCU figures: `make bench-build` builds the two qemu images with an Arm "
+                  "toolchain, and `qemu-system-arm` runs them."]
     lines += ["", "## Negotiated cipher suites", "", "| run | binary | client | server |", "| --- | --- | --- | --- |"]
     lines += [f"| {what} | {LABELS[v]} | {c} | {s} |" for what, v, c, s in res.suites]
     lines += ["", "Offered by a client context (in order of preference):"]
@@ -464,7 +529,9 @@ def plot(res: Results, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in res.rows if r.ratio is not None]
+    mcu = [Row(f"[MCU] {r.metric}", r.unit, r.values, r.target) for r in res.mcu_rows
+           if r.ratio is not None and r.unit != "connections"]
+    rows = [r for r in res.rows if r.ratio is not None] + mcu
     labels = [r.metric for r in rows] + [f"flash text, {i}" for i, _, _ in res.flash]
     ratios = [r.ratio for r in rows] + [a / b for _, a, b in res.flash]
     targets = [r.target for r in rows] + [None for _ in res.flash]
@@ -484,7 +551,8 @@ def plot(res: Results, path: Path) -> None:
     ax.set_yticklabels(labels, fontsize=8)
     ax.set_xlabel("mpssl / built-in (lower is better; black mark: target; red: missed, grey: no target;\n"
                   f"flash: target +{FLASH_TARGET} bytes)", fontsize=8)
-    ax.set_title("mpssl / built-in tls + ssl.py (unix, mbedTLS on the GC heap)", fontsize=10)
+    ax.set_title("mpssl / built-in tls + ssl.py (unix x86-64, and [MCU] the emulated Cortex-M3; "
+                 "mbedTLS on the GC heap)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -508,20 +576,33 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("valgrind"):
         parser.error("valgrind is not installed (Debian: valgrind)")
     settings = QUICK if args.quick else Settings()
+    mcu_settings = bench_mcu.MCU_QUICK if args.quick else bench_mcu.McuSettings()
     workdir = args.build_root / "bench" / "run"
     if args.report_only:
         saved = json.loads((workdir / "data.json").read_text())
         settings, data = Settings(**saved["settings"]), saved["data"]
+        mcu_settings, mcu_data = bench_mcu.McuSettings(**saved["mcu_settings"]), saved.get("mcu")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         runner = Runner(workdir, generate_pki(workdir / "pki"))
         data = measure(bins, runner, settings)
-        (workdir / "data.json").write_text(json.dumps({"settings": vars(settings), "data": data}, indent=1))
+        mcu_data = None
+        qemu_images = bench_mcu.images(args.build_root)
+        if all(p.is_file() for p in qemu_images.values()) and shutil.which("qemu-system-arm"):
+            mcu_data = bench_mcu.measure(qemu_images, runner.pki, workdir / "mcu", mcu_settings, AEAD_SUITES)
+        else:
+            print("no emulated-MCU figures: the two qemu images (make bench-build, with arm-none-eabi-gcc) "
+                  "or qemu-system-arm are missing")
+        (workdir / "data.json").write_text(json.dumps({"settings": vars(settings), "data": data,
+                                                       "mcu_settings": vars(mcu_settings), "mcu": mcu_data},
+                                                      indent=1))
     res = assemble(data, bins, settings)
+    if mcu_data:
+        assemble_mcu(mcu_data, mcu_settings, res)
     args.out.mkdir(parents=True, exist_ok=True)
     env = environment(args.build_root, args.micropython_dir if args.micropython_dir.is_dir() else None)
-    (args.out / "results.md").write_text(markdown(res, env, settings))
+    (args.out / "results.md").write_text(markdown(res, env, settings, mcu_settings))
     plot(res, args.out / "results.png")
     print(f"wrote {args.out / 'results.md'} and {args.out / 'results.png'}")
     return 0
