@@ -36,6 +36,23 @@
 // for tunnels.  mbedTLS fragments handshake messages to fit.
 #define MPSSL_DTLS_MTU (1400)
 
+// Free space kept below a new socket's record buffers.  Where mbedTLS allocates on MicroPython's GC
+// heap (MICROPY_TRACKED_ALLOC: rp2, stm32, the qemu boards, unix; not esp32, where it has the IDF
+// heap), the allocator takes the first free run from the lowest free block up.  The buffers mbedtls_ssl_setup allocates, the largest blocks a connection
+// holds, land right above the live data; the handshake's temporaries (some 120,000 bignum
+// allocations per ECDHE handshake pair) that fit no small hole below them then scan across them on
+// every allocation, which made the GC heap's own code cost 1.3-2.4 times the built-in tls's (whose
+// allocation order happened to leave room there).  Holding this much while the buffers are
+// allocated leaves that room.  It is given back at once; where the heap has not that much to spare
+// the socket is set up without it.
+#ifndef MPSSL_SETUP_ROOM
+#if MICROPY_TRACKED_ALLOC
+#define MPSSL_SETUP_ROOM (16 * 1024)
+#else
+#define MPSSL_SETUP_ROOM (0)
+#endif
+#endif
+
 // ---- conf.c: what an SSLContext shares with the sockets it wrapped ----
 //
 // Each of these lives on mbedTLS' heap (mbedtls_calloc), outside the garbage-collected objects,

@@ -16,6 +16,7 @@
 #include "py/gc.h"
 
 #include "mpssl.h"
+#include "mbedtls/platform.h"
 
 typedef enum {
     OP_HANDSHAKE,
@@ -497,7 +498,11 @@ static const mp_stream_p_t *check_wrap_args(mpssl_context_t *ctx, mp_obj_t sock,
 
 // Everything mbedtls_ssl_setup and the per-connection settings need; 0 or an mbedTLS code.
 static int setup_tls(mpssl_socket_t *self, bool server_side, mp_obj_t server_hostname, mp_obj_t client_id) {
+    // Room below the record buffers for the handshake's temporaries (MPSSL_SETUP_ROOM); NULL when
+    // the heap cannot spare it, or the port's heap is not the GC heap.
+    void *room = MPSSL_SETUP_ROOM > 0 ? mbedtls_calloc(1, MPSSL_SETUP_ROOM) : NULL;
     int ret = mbedtls_ssl_setup(&self->ssl, &self->conf->conf);
+    mbedtls_free(room);
     if (ret == MBEDTLS_ERR_SSL_ALLOC_FAILED) {
         // Sockets waiting for the garbage collector may hold mbedTLS memory (on ESP-IDF's heap
         // too): collect and try once more.
