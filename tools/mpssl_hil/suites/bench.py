@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mpssl_hil.certs import Pki, generate_pki
-from mpssl_hil.suites import bench_mcu
+from mpssl_hil.suites import bench_mcu, linker_map
 from mpssl_hil.suites.elf import image_size
 
 REPO = Path(__file__).resolve().parents[3]
@@ -196,6 +196,7 @@ class Results:
     profiles: list[tuple[str, list[tuple[str, float, float]]]] = field(default_factory=list)
     flash: list[tuple[str, int, int]] = field(default_factory=list)  # (image, mpssl text, built-in text)
     mcu_rows: list[Row] = field(default_factory=list)  # the emulated MCU (bench_mcu.py)
+    flash_parts: list[tuple[str, int, int]] = field(default_factory=list)  # (part, mpssl, built-in) on one board
     mcu_suites: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
@@ -316,6 +317,13 @@ def assemble(data: dict, bins: dict[str, Path], settings: Settings) -> Results:
     res.flash.append(("unix x86-64, the bench binaries, all loaded sections but unwind tables",
                       *(loaded_bytes(bins[v]) for v in VARIANTS)))
     build_root = bins["mpssl"].parents[2]
+    qemu = bench_mcu.images(build_root)
+    if all(p.is_file() for p in qemu.values()):
+        res.flash.append(("qemu MPS2_AN385, the bench's two images of one board (Cortex-M3)",
+                          image_size(qemu["mpssl"]).text, image_size(qemu["builtin"]).text))
+        maps = {v: p.with_suffix(".map") for v, p in qemu.items()}
+        if all(p.is_file() for p in maps.values()):
+            res.flash_parts = linker_map.breakdown(maps["mpssl"], maps["builtin"])
     for ours in sorted(build_root.glob("*-*/firmware.elf")):
         upstream = build_root / "upstream" / ours.parent.name / "firmware.elf"
         if upstream.is_file() and not ours.parent.name.startswith("qemu"):  # upstream's qemu has no TLS
@@ -486,9 +494,20 @@ def markdown(res: Results, env: list[tuple[str, str]], settings: Settings,
         status = "met" if d <= FLASH_TARGET else f"missed by {d - FLASH_TARGET:,} bytes"
         lines.append(f"| flash text, {image} | bytes | {a:,} | {b:,} | {a / b:.3f} (diff {d:+,}) | "
                      f"≤ +{FLASH_TARGET:,} | {status} |")
-    if len(res.flash) == 1:
+    if not any("make sizes" in image for image, _, _ in res.flash):
         lines += ["", "No board image with its upstream counterpart was in build/ (`make sizes` builds them); "
                   "docs/firmware.md has the last board figures."]
+    if res.flash_parts:
+        lines += ["", "## Flash by part, on the emulated MCU's two images", "",
+                  "Code and read-only data of each part that differs between the qemu board with mpssl and the same "
+                  "board with the built-in tls + ssl.py, from the linker's map files (bytes; merged strings "
+                  "counted once). mbedTLS files that grow or appear do so for mpssl's configuration "
+                  "(ports-config/mbedtls/mpssl_mbedtls_config.h): PEM and base64 for PEM files, chacha20, "
+                  "poly1305 and chachapoly for ChaCha20-Poly1305, ecp_curves for MBEDTLS_ECP_NIST_OPTIM, "
+                  "x509_crt and oid for the key-usage checks, ssl_* for keep-peer-certificate, encrypt-then-MAC "
+                  "and extended master secret; pkcs5 goes (no password API).", "",
+                  "| part | mpssl | built-in | difference |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {part} | {a:,} | {b:,} | {a - b:+,} |" for part, a, b in res.flash_parts]
     if res.mcu_rows:
         lines += ["", "## On the emulated MCU", "",
                   "The same scripts on the qemu board (QEMU's mps2-an385, a Cortex-M3) run with `-icount "
@@ -551,8 +570,8 @@ def plot(res: Results, path: Path) -> None:
     ax.set_yticklabels(labels, fontsize=8)
     ax.set_xlabel("mpssl / built-in (lower is better; black mark: target; red: missed, grey: no target;\n"
                   f"flash: target +{FLASH_TARGET} bytes)", fontsize=8)
-    ax.set_title("mpssl / built-in tls + ssl.py (unix x86-64, and [MCU] the emulated Cortex-M3; "
-                 "mbedTLS on the GC heap)", fontsize=10)
+    ax.set_title("mpssl / built-in tls + ssl.py, mbedTLS on the GC heap:\n"
+                 "unix x86-64, and [MCU] the emulated Cortex-M3", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
