@@ -257,6 +257,22 @@ def measure(bins: dict[str, Path], runner: Runner, settings: Settings, log=print
         return {v: f.result() for v, f in futures.items()}
 
 
+def add_bulk_rows(data: dict, unit: str, rows: list[Row], suites: list[tuple[str, str, str, str]]) -> None:
+    """A row per direction for each bulk suite either side measured, and the suites negotiated."""
+    for ciphers in BULK_SUITES:
+        key = ciphers or "default"
+        have = [v for v in VARIANTS if key in data[v]["bulk"]]
+        if not have:
+            continue
+        label = bulk_label(ciphers)
+        note = "" if len(have) == 2 else f"offered by {LABELS[have[0]]} only"
+        for v in have:
+            suites.append((f"bulk, {label}", v, *data[v]["bulk"][key]["cipher"]))
+        for direction, arrow in (("c2s", "client→server"), ("s2c", "server→client")):
+            per = {v: data[v]["bulk"][key].get(direction) if v in have else None for v in VARIANTS}
+            rows.append(Row(f"bulk {arrow}, {label}", unit, per, TARGETS["bulk"], note))
+
+
 def assemble(data: dict, bins: dict[str, Path], settings: Settings) -> Results:
     res = Results(offered={v: data[v]["offered"] for v in VARIANTS})
 
@@ -285,24 +301,12 @@ def assemble(data: dict, bins: dict[str, Path], settings: Settings) -> Results:
                                 None, "mbedTLS, the module, the interpreter"))
             res.profiles.append((f"handshake {title}, {mode}, per handshake",
                                  profile_diff(files, settings.handshakes, top=8)))
-    for ciphers in BULK_SUITES:
-        key = ciphers or "default"
-        have = [v for v in VARIANTS if key in data[v]["bulk"]]
-        if not have:
-            continue
-        label = bulk_label(ciphers)
-        note = "" if len(have) == 2 else f"offered by {LABELS[have[0]]} only"
-        for v in have:
-            res.suites.append((f"bulk, {label}", v, *data[v]["bulk"][key]["cipher"]))
-        for direction, arrow in (("c2s", "client→server"), ("s2c", "server→client")):
-            per = {v: data[v]["bulk"][key].get(direction) if v in have else None for v in VARIANTS}
-            res.rows.append(Row(f"bulk {arrow}, {label}", "instructions/MiB", per, TARGETS["bulk"], note))
-        if ciphers is None:
-            files = {v: [Path(data[v]["bulk"][key]["files"]["c2s"])] for v in VARIANTS
-                     if "c2s" in data[v]["bulk"][key]["files"]}
-            if len(files) == 2:
-                res.profiles.append(("bulk client→server, default suite (each side its own), per MiB",
-                                     profile_diff(files, settings.bulk_bytes / MIB)))
+    add_bulk_rows(data, "instructions/MiB", res.rows, res.suites)
+    files = {v: [Path(data[v]["bulk"]["default"]["files"]["c2s"])] for v in VARIANTS
+             if "c2s" in data[v]["bulk"]["default"]["files"]}
+    if len(files) == 2:
+        res.profiles.append(("bulk client→server, default suite (each side its own), per MiB",
+                             profile_diff(files, settings.bulk_bytes / MIB)))
     plain = {v: data[v]["bulk"]["default"].get("plain") for v in VARIANTS}
     res.rows.append(Row("bulk harness alone (the same loop over bare pipes, in each figure above)",
                         "instructions/MiB", plain))
@@ -344,18 +348,7 @@ def assemble_mcu(data: dict, settings: bench_mcu.McuSettings, res: Results) -> N
                                 f"client and server, mean of {settings.handshakes}"))
         for v in VARIANTS:
             res.mcu_suites.append((f"handshake {title}", v, *data[v]["handshake"][suite]["cipher"]))
-    for ciphers in BULK_SUITES:
-        key = ciphers or "default"
-        have = [v for v in VARIANTS if key in data[v]["bulk"]]
-        if not have:
-            continue
-        label = bulk_label(ciphers)
-        note = "" if len(have) == 2 else f"offered by {LABELS[have[0]]} only"
-        for v in have:
-            res.mcu_suites.append((f"bulk, {label}", v, *data[v]["bulk"][key]["cipher"]))
-        for direction, arrow in (("c2s", "client→server"), ("s2c", "server→client")):
-            per = {v: data[v]["bulk"][key].get(direction) if v in have else None for v in VARIANTS}
-            res.mcu_rows.append(Row(f"bulk {arrow}, {label}", "instructions/KiB", per, TARGETS["bulk"], note))
+    add_bulk_rows(data, "instructions/KiB", res.mcu_rows, res.mcu_suites)
     res.mcu_rows.append(Row("bulk harness alone (the same loop over bare pipes)", "instructions/KiB",
                             {v: data[v]["bulk"]["default"].get("plain") for v in VARIANTS}))
     for suite, title in bench_mcu.HANDSHAKE_SUITES:
