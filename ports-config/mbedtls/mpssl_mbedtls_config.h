@@ -37,13 +37,13 @@
 #define MBEDTLS_X509_CHECK_KEY_USAGE
 #define MBEDTLS_X509_CHECK_EXTENDED_KEY_USAGE
 
-// Protocol features the module uses.  A feature with an API (ALPN, session tickets, max fragment
+// Protocol features the module uses.  A feature with an API (session tickets, max fragment
 // length) is enabled together with that API, not before: otherwise it costs flash and claims
 // what is not there.
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION  // server_hostname= is sent
 #define MBEDTLS_SSL_ENCRYPT_THEN_MAC        // both: security fixes peers negotiate on their own
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
-#undef MBEDTLS_SSL_ALPN
+#define MBEDTLS_SSL_ALPN                    // set_alpn_protocols / selected_alpn_protocol
 #undef MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
 #undef MBEDTLS_SSL_SESSION_TICKETS
 #undef MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH

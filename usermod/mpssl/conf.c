@@ -198,6 +198,9 @@ void mpssl_conf_release(mpssl_conf_t *conf) {
     release_creds(rng, conf->creds);
     release_trust(rng, conf->trust);
     mbedtls_free(conf->ciphersuites);
+    #if defined(MBEDTLS_SSL_ALPN)
+    mbedtls_free(conf->alpn);
+    #endif
     mbedtls_free(conf);
     if (unref(rng, &rng->refs)) {
         rng_free(rng);
@@ -254,8 +257,13 @@ int mpssl_conf_new(mpssl_conf_t **out, uint8_t protocol, uint8_t verify_mode) {
     return conf_alloc(out, protocol, verify_mode, rng);
 }
 
-// A copy of `from`, sharing its random generator and credentials.
-static int conf_copy(mpssl_conf_t **out, const mpssl_conf_t *from) {
+#if defined(MBEDTLS_SSL_ALPN)
+static int set_alpn(mpssl_conf_t *conf, const char *names, size_t names_len, size_t count);
+#endif
+
+// A copy of `from`, sharing its random generator and credentials; its ALPN protocols too, with
+// `with_alpn`.
+static int conf_copy(mpssl_conf_t **out, const mpssl_conf_t *from, bool with_alpn) {
     ref(from->rng, &from->rng->refs);
     mpssl_conf_t *conf;
     int ret = conf_alloc(&conf, from->protocol, from->verify_mode, from->rng);
@@ -269,6 +277,14 @@ static int conf_copy(mpssl_conf_t **out, const mpssl_conf_t *from) {
         }
         ret = mpssl_conf_set_ciphersuites(conf, from->ciphersuites, n);
     }
+    #if defined(MBEDTLS_SSL_ALPN)
+    if (ret == 0 && with_alpn && from->alpn != NULL) {
+        ret = set_alpn(conf, (const char *)(from->alpn + from->alpn_count + 1), from->alpn_names_len,
+            from->alpn_count);
+    }
+    #else
+    (void)with_alpn;
+    #endif
     if (ret == 0 && from->trust != NULL) {
         ref(from->rng, &from->trust->refs);
         mpssl_conf_set_trust(conf, from->trust);
@@ -294,7 +310,7 @@ int mpssl_conf_writable(mpssl_conf_t **slot) {
         return 0;
     }
     mpssl_conf_t *copy;
-    int ret = conf_copy(&copy, *slot);
+    int ret = conf_copy(&copy, *slot, true);
     if (ret != 0) {
         return ret;
     }
@@ -347,3 +363,50 @@ int mpssl_conf_set_ciphersuites(mpssl_conf_t *conf, const int *ids, size_t n) {
     conf->ciphersuites = list;
     return 0;
 }
+
+#if defined(MBEDTLS_SSL_ALPN)
+// One allocation: the NULL-terminated pointer list mbedTLS keeps, then the names it points into.
+static int set_alpn(mpssl_conf_t *conf, const char *names, size_t names_len, size_t count) {
+    const char **list = mbedtls_calloc(1, (count + 1) * sizeof(char *) + names_len);
+    if (list == NULL) {
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    char *copy = (char *)(list + count + 1);
+    memcpy(copy, names, names_len);
+    for (size_t i = 0; i < count; ++i) {
+        list[i] = copy;
+        copy += strlen(copy) + 1;
+    }
+    list[count] = NULL;
+    int ret = mbedtls_ssl_conf_alpn_protocols(&conf->conf, list);
+    if (ret != 0) {
+        mbedtls_free(list);
+        return ret;
+    }
+    mbedtls_free(conf->alpn);
+    conf->alpn = list;
+    conf->alpn_count = count;
+    conf->alpn_names_len = names_len;
+    return 0;
+}
+
+int mpssl_conf_set_alpn(mpssl_conf_t **slot, const char *names, size_t names_len, size_t count) {
+    if (count > 0) {
+        int ret = mpssl_conf_writable(slot);
+        return ret != 0 ? ret : set_alpn(*slot, names, names_len, count);
+    }
+    if ((*slot)->alpn == NULL) {
+        return 0;
+    }
+    // mbedTLS has no call that takes a configuration's ALPN list away (an empty list would send an
+    // empty extension): a copy without one replaces it.
+    mpssl_conf_t *copy;
+    int ret = conf_copy(&copy, *slot, false);
+    if (ret != 0) {
+        return ret;
+    }
+    mpssl_conf_release(*slot);
+    *slot = copy;
+    return 0;
+}
+#endif

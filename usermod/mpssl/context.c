@@ -246,6 +246,55 @@ static mp_obj_t context_set_ciphers(mp_obj_t self_in, mp_obj_t ciphers) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(context_set_ciphers_obj, context_set_ciphers);
 
+#if defined(MBEDTLS_SSL_ALPN)
+// set_alpn_protocols(protocols): the protocol names (str) this side offers, in order of preference,
+// as CPython's; [] offers none.  A client sends them in its hello; a server picks the first of its
+// own that the client offered.
+static mp_obj_t context_set_alpn_protocols(mp_obj_t self_in, mp_obj_t protocols) {
+    mpssl_context_t *self = get_context(self_in);
+    size_t n;
+    mp_obj_t *items;
+    mp_obj_get_array(protocols, &n, &items);
+    size_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (!mp_obj_is_str(items[i])) {
+            mp_raise_TypeError(MP_ERROR_TEXT("ALPN protocols must be str"));
+        }
+        size_t len;
+        const char *name = mp_obj_str_get_data(items[i], &len);
+        if (len == 0 || len > 255) {
+            mp_raise_msg(&mpssl_type_SSLError, MP_ERROR_TEXT("ALPN protocols must be 1 to 255 in length"));
+        }
+        if (memchr(name, '\0', len) != NULL) {
+            mp_raise_ValueError(MP_ERROR_TEXT("ALPN protocol contains a NUL"));
+        }
+        total += len + 1;
+    }
+    // The extension carries them in at most 65535 bytes, each with a length byte (RFC 7301 3.1):
+    // refused before anything is allocated.
+    if (total > 0xffff) {
+        mp_raise_msg(&mpssl_type_SSLError, MP_ERROR_TEXT("ALPN protocols must be at most 65535 bytes in all"));
+    }
+    // The names back to back, each with its NUL, as the configuration keeps them.
+    char *names = m_new(char, total > 0 ? total : 1);
+    char *at = names;
+    for (size_t i = 0; i < n; ++i) {
+        size_t len;
+        const char *name = mp_obj_str_get_data(items[i], &len);
+        memcpy(at, name, len);
+        at[len] = '\0';
+        at += len + 1;
+    }
+    int ret = mpssl_conf_set_alpn(&self->conf, names, total, n);
+    m_del(char, names, total > 0 ? total : 1);
+    if (ret != 0) {
+        mpssl_raise_mbedtls(ret);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(context_set_alpn_protocols_obj, context_set_alpn_protocols);
+#endif
+
 static mp_obj_t context_wrap_socket(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_server_side, ARG_do_handshake_on_connect, ARG_server_hostname, ARG_client_id };
     static const mp_arg_t allowed_args[] = {
@@ -316,6 +365,9 @@ static const mp_rom_map_elem_t context_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR_load_verify_locations), MP_ROM_PTR(&context_load_verify_locations_obj) },
     { MP_ROM_QSTR(MP_QSTR_get_ciphers), MP_ROM_PTR(&context_get_ciphers_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_ciphers), MP_ROM_PTR(&context_set_ciphers_obj) },
+    #if defined(MBEDTLS_SSL_ALPN)
+    { MP_ROM_QSTR(MP_QSTR_set_alpn_protocols), MP_ROM_PTR(&context_set_alpn_protocols_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_wrap_socket), MP_ROM_PTR(&context_wrap_socket_obj) },
 };
 static MP_DEFINE_CONST_DICT(context_locals_dict, context_locals_dict_table);

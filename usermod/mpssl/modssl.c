@@ -71,6 +71,11 @@ static const mp_rom_map_elem_t mp_module_ssl_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_CERT_NONE), MP_ROM_INT(MBEDTLS_SSL_VERIFY_NONE) },
     { MP_ROM_QSTR(MP_QSTR_CERT_OPTIONAL), MP_ROM_INT(MBEDTLS_SSL_VERIFY_OPTIONAL) },
     { MP_ROM_QSTR(MP_QSTR_CERT_REQUIRED), MP_ROM_INT(MBEDTLS_SSL_VERIFY_REQUIRED) },
+    #if defined(MBEDTLS_SSL_ALPN)
+    { MP_ROM_QSTR(MP_QSTR_HAS_ALPN), MP_ROM_TRUE },
+    #else
+    { MP_ROM_QSTR(MP_QSTR_HAS_ALPN), MP_ROM_FALSE },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(mp_module_ssl_globals, mp_module_ssl_globals_table);
 

@@ -36,23 +36,6 @@
 // for tunnels.  mbedTLS fragments handshake messages to fit.
 #define MPSSL_DTLS_MTU (1400)
 
-// Free space kept below a new socket's record buffers.  Where mbedTLS allocates on MicroPython's GC
-// heap (MICROPY_TRACKED_ALLOC: rp2, stm32, the qemu boards, unix; not esp32, where it has the IDF
-// heap), the allocator takes the first free run from the lowest free block up.  The buffers mbedtls_ssl_setup allocates, the largest blocks a connection
-// holds, land right above the live data; the handshake's temporaries (some 120,000 bignum
-// allocations per ECDHE handshake pair) that fit no small hole below them then scan across them on
-// every allocation, which made the GC heap's own code cost 1.3-2.4 times the built-in tls's (whose
-// allocation order happened to leave room there).  Holding this much while the buffers are
-// allocated leaves that room.  It is given back at once; where the heap has not that much to spare
-// the socket is set up without it.
-#ifndef MPSSL_SETUP_ROOM
-#if MICROPY_TRACKED_ALLOC
-#define MPSSL_SETUP_ROOM (16 * 1024)
-#else
-#define MPSSL_SETUP_ROOM (0)
-#endif
-#endif
-
 // ---- conf.c: what an SSLContext shares with the sockets it wrapped ----
 //
 // Each of these lives on mbedTLS' heap (mbedtls_calloc), outside the garbage-collected objects,
@@ -97,6 +80,11 @@ typedef struct _mpssl_conf_t {
     mpssl_creds_t *creds;       // NULL: no own certificate
     mpssl_trust_t *trust;       // NULL: no trust anchors
     int *ciphersuites;          // zero-terminated; NULL: mbedTLS' default list
+    #if defined(MBEDTLS_SSL_ALPN)
+    const char **alpn;          // NULL-terminated, the names stored after the pointers; NULL: none
+    size_t alpn_count;
+    size_t alpn_names_len;      // the names' bytes, each with its NUL
+    #endif
 } mpssl_conf_t;
 
 // These return 0 or an mbedTLS error code and raise nothing, so a caller can free what it
@@ -111,6 +99,11 @@ void mpssl_conf_set_verify_mode(mpssl_conf_t *conf, uint8_t mode);
 int mpssl_conf_set_creds(mpssl_conf_t *conf, mpssl_creds_t *creds);
 void mpssl_conf_set_trust(mpssl_conf_t *conf, mpssl_trust_t *trust);
 int mpssl_conf_set_ciphersuites(mpssl_conf_t *conf, const int *ids, size_t n);
+#if defined(MBEDTLS_SSL_ALPN)
+// The ALPN protocols of *slot (copied first when a socket shares it): `count` NUL-terminated names
+// back to back, `names_len` bytes in all.  A count of 0 removes them.
+int mpssl_conf_set_alpn(mpssl_conf_t **slot, const char *names, size_t names_len, size_t count);
+#endif
 int mpssl_rng_random(void *rng, unsigned char *out, size_t len);
 
 // New credentials and trust stores belong to the caller until a configuration takes them;

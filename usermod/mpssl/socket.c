@@ -16,7 +16,6 @@
 #include "py/gc.h"
 
 #include "mpssl.h"
-#include "mbedtls/platform.h"
 
 typedef enum {
     OP_HANDSHAKE,
@@ -352,6 +351,17 @@ static mp_obj_t socket_getpeercert(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(socket_getpeercert_obj, 1, 2, socket_getpeercert);
 
+#if defined(MBEDTLS_SSL_ALPN)
+// selected_alpn_protocol(): the protocol both sides agreed on, or None (before the handshake, or
+// when one side offered none).
+static mp_obj_t socket_selected_alpn_protocol(mp_obj_t self_in) {
+    mpssl_socket_t *self = get_open(self_in);
+    const char *name = self->state == MPSSL_OPEN ? mbedtls_ssl_get_alpn_protocol(&self->ssl) : NULL;
+    return name != NULL ? mp_obj_new_str_from_cstr(name) : mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(socket_selected_alpn_protocol_obj, socket_selected_alpn_protocol);
+#endif
+
 // cipher(): None before the handshake, then CPython's (name, protocol version, secret bits).
 static mp_obj_t socket_cipher(mp_obj_t self_in) {
     mpssl_socket_t *self = get_open(self_in);
@@ -423,6 +433,9 @@ static const mp_rom_map_elem_t socket_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR_do_handshake), MP_ROM_PTR(&socket_do_handshake_obj) },
     { MP_ROM_QSTR(MP_QSTR_getpeercert), MP_ROM_PTR(&socket_getpeercert_obj) },
     { MP_ROM_QSTR(MP_QSTR_cipher), MP_ROM_PTR(&socket_cipher_obj) },
+    #if defined(MBEDTLS_SSL_ALPN)
+    { MP_ROM_QSTR(MP_QSTR_selected_alpn_protocol), MP_ROM_PTR(&socket_selected_alpn_protocol_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_version), MP_ROM_PTR(&socket_version_obj) },
     { MP_ROM_QSTR(MP_QSTR_verify_result), MP_ROM_PTR(&socket_verify_result_obj) },
 };
@@ -498,11 +511,7 @@ static const mp_stream_p_t *check_wrap_args(mpssl_context_t *ctx, mp_obj_t sock,
 
 // Everything mbedtls_ssl_setup and the per-connection settings need; 0 or an mbedTLS code.
 static int setup_tls(mpssl_socket_t *self, bool server_side, mp_obj_t server_hostname, mp_obj_t client_id) {
-    // Room below the record buffers for the handshake's temporaries (MPSSL_SETUP_ROOM); NULL when
-    // the heap cannot spare it, or the port's heap is not the GC heap.
-    void *room = MPSSL_SETUP_ROOM > 0 ? mbedtls_calloc(1, MPSSL_SETUP_ROOM) : NULL;
     int ret = mbedtls_ssl_setup(&self->ssl, &self->conf->conf);
-    mbedtls_free(room);
     if (ret == MBEDTLS_ERR_SSL_ALLOC_FAILED) {
         // Sockets waiting for the garbage collector may hold mbedTLS memory (on ESP-IDF's heap
         // too): collect and try once more.

@@ -7,6 +7,8 @@ from test_args import ARGS
 
 ctx = ssl.SSLContext(ssl.PROTOCOL_DTLS_CLIENT)
 ctx.load_verify_locations(cafile=ARGS["cafile"])
+if ARGS.get("alpn") is not None:
+    ctx.set_alpn_protocols(ARGS["alpn"])
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.connect(socket.getaddrinfo(ARGS["host"], ARGS["port"])[0][-1])
 try:
@@ -17,6 +19,8 @@ except Exception as e:
 if s is not None:
     s.write(ARGS["message"])
     reply = s.recv(1500)  # one datagram
-    print("RESULT " + json.dumps({"ok": True, "cipher": s.cipher(), "version": s.version(),
-                                  "reply": reply.decode()}))
+    seen = {"ok": True, "cipher": s.cipher(), "version": s.version(), "reply": reply.decode()}
+    if "alpn" in ARGS:
+        seen["alpn"] = s.selected_alpn_protocol()
+    print("RESULT " + json.dumps(seen))
     s.close()

@@ -44,6 +44,8 @@ def main():
         ctx.load_cert_chain(ARGS["certfile"], ARGS["keyfile"])
     if ARGS.get("ciphers"):
         ctx.set_ciphers(ARGS["ciphers"])
+    if ARGS.get("alpn") is not None:
+        ctx.set_alpn_protocols(ARGS["alpn"])
     addr = socket.getaddrinfo(ARGS["host"], ARGS["port"])[0][-1]
     sock = socket.socket()
     sock.connect(addr)
@@ -72,6 +74,7 @@ def main():
         verify_message=None if verify is None else verify.verify_message,
         peer_subject=peer.get("subject") if peer else None,
         peer_der_len=len(s.getpeercert(True)),
+        alpn=s.selected_alpn_protocol() if "alpn" in ARGS else None,
     )
     s.close()
     s.close()  # close is idempotent

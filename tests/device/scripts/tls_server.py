@@ -15,6 +15,8 @@ ctx.load_cert_chain(ARGS["certfile"], ARGS["keyfile"])
 if ARGS.get("cafile"):
     ctx.load_verify_locations(cafile=ARGS["cafile"])
     ctx.verify_mode = ssl.CERT_REQUIRED
+if ARGS.get("alpn") is not None:
+    ctx.set_alpn_protocols(ARGS["alpn"])
 listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(socket.getaddrinfo(ARGS["host"], ARGS["port"])[0][-1])
@@ -36,6 +38,9 @@ for _ in range(ARGS.get("connections", 1)):
         s.write(data)
         total += len(data)
     peer = s.getpeercert()
-    report(ok=True, cipher=s.cipher(), echoed=total, peer_subject=peer.get("subject") if peer else None)
+    seen = dict(ok=True, cipher=s.cipher(), echoed=total, peer_subject=peer.get("subject") if peer else None)
+    if "alpn" in ARGS:
+        seen["alpn"] = s.selected_alpn_protocol()
+    report(**seen)
     s.close()
 listener.close()

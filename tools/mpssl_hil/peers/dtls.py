@@ -66,7 +66,9 @@ class DtlsServer:
         log_dir: Path | None = None,
         echo: bool = True,
         mtu: int | None = ETHERNET_MTU,
+        alpn: list[str] | None = None,
     ) -> None:
+        """`alpn`: the protocols s_server selects from (-alpn), in its order of preference."""
         self.host = host
         self.port = port or free_port("udp", host)
         self.echo = echo
@@ -87,6 +89,8 @@ class DtlsServer:
             self._args += [verify, "4", "-CAfile", str(cafile), "-verify_return_error"]
         if ciphers:
             self._args += ["-cipher", ciphers]
+        if alpn:
+            self._args += ["-alpn", ",".join(alpn)]
         self._process: OpensslProcess | None = None
 
     def __enter__(self) -> DtlsServer:

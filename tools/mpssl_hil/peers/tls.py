@@ -160,6 +160,7 @@ class TlsExchange(NamedTuple):
     echoed: bytes
     cipher: str
     peer_cert: dict[str, Any]
+    alpn: str | None = None  # the protocol the handshake agreed on (ALPN), if any
 
 
 class TlsExchangeError(Exception):
@@ -203,6 +204,7 @@ def tls_client_exchange(
     try:
         with context.wrap_socket(sock, server_hostname=server_hostname) as tls:
             cipher = tls.cipher()
+            alpn = tls.selected_alpn_protocol()
             peer_cert = tls.getpeercert() or {}
             try:
                 tls.sendall(payload)
@@ -210,7 +212,7 @@ def tls_client_exchange(
             except OSError as e:
                 raise TlsExchangeError("exchange", f"{type(e).__name__}: {e}") from e
             _send_close_notify(tls)
-            return TlsExchange(echoed, cipher[0] if cipher else "", peer_cert)
+            return TlsExchange(echoed, cipher[0] if cipher else "", peer_cert, alpn)
     except TlsExchangeError:
         raise
     except OSError as e:
