@@ -497,7 +497,7 @@ def markdown(res: Results, env: list[tuple[str, str]], settings: Settings,
                   "counted once). mbedTLS files that grow or appear do so for mpssl's configuration "
                   "(ports-config/mbedtls/mpssl_mbedtls_config.h): PEM and base64 for PEM files, chacha20, "
                   "poly1305 and chachapoly for ChaCha20-Poly1305, ecp_curves for MBEDTLS_ECP_NIST_OPTIM, "
-                  "x509_crt and oid for the key-usage checks, ssl_* for keep-peer-certificate, encrypt-then-MAC "
+                  "x509_crt and oid for the key-usage checks, ssl_* for keep-peer-certificate, ALPN, encrypt-then-MAC "
                   "and extended master secret; pkcs5 goes (no password API).", "",
                   "| part | mpssl | built-in | difference |", "| --- | ---: | ---: | ---: |"]
         lines += [f"| {part} | {a:,} | {b:,} | {a - b:+,} |" for part, a, b in res.flash_parts]
