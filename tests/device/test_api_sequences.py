@@ -41,6 +41,8 @@ OPERATIONS = [
     (st.tuples(st.just("load_cert_chain"), st.sampled_from(["ec", "rsa"])), 1),
     (st.tuples(st.just("load_verify_locations")), 1),
     (st.tuples(st.just("set_ciphers"), side, st.sampled_from(["ec-gcm", "chacha", "rsa-gcm"])), 1),
+    (st.tuples(st.just("set_alpn_protocols"), side, st.sampled_from(["none", "h2", "h2+http", "mqtt"])), 1),
+    (st.tuples(st.just("selected_alpn_protocol"), side), 1),
     (st.tuples(st.just("verify_mode"), st.just("c"), st.sampled_from(["none", "optional", "required"])), 1),
     (st.tuples(st.just("verify_mode"), st.just("s"), st.sampled_from(["none", "optional"])), 1),
     (st.tuples(st.just("check_hostname"), st.booleans()), 1),

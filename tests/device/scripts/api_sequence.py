@@ -25,6 +25,8 @@ SUITES = {
     "chacha": ["TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256", "TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256"],
     "rsa-gcm": ["TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384"],
 }
+# ALPN lists that agree ("h2" both ways), offer nothing, or share nothing ("mqtt" against "h2").
+ALPN = {"none": [], "h2": ["h2"], "h2+http": ["h2", "http/1.1"], "mqtt": ["mqtt"]}
 MODES = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
 
 
@@ -143,6 +145,10 @@ def run(ops):
             ctx["c"].load_verify_locations(CA)
         elif name == "set_ciphers":
             ctx[side].set_ciphers(SUITES[args[1]])
+        elif name == "set_alpn_protocols":
+            ctx[side].set_alpn_protocols(ALPN[args[1]])
+        elif name == "selected_alpn_protocol":
+            conn.call(side, conn.sock[side].selected_alpn_protocol)
         elif name == "verify_mode":
             ctx[side].verify_mode = MODES[args[1]]
         elif name == "check_hostname":
