@@ -16,8 +16,8 @@ LAYERS: dict[str, int] = {
     "peers": 1,  # host TLS/DTLS peers
     "emulators": 2,  # qemu, rp2040js: boards behind a process
     "rig": 2,  # rig.toml and mpssl-rig
-    "suites": 2,  # upstream suites, sanitizers, fuzzing, sizes
     "flash": 3,  # flashing real boards (reads the rig)
+    "suites": 3,  # upstream suites, sanitizers, fuzzing, sizes, benchmarks (the MCU's on an emulator)
     "plugin": 4,  # pytest options, target selection, fixtures
 }
 

@@ -31,7 +31,7 @@ def test_tls_echo_round_trip(
 ) -> None:
     ident = getattr(pki, leaf)
     server = tls_server(ident.chain, ident.key)
-    echoed, cipher, peer_cert = tls_client_exchange(
+    echoed, cipher, peer_cert, _ = tls_client_exchange(
         "127.0.0.1", server.port, pki.root_ca.cert, "localhost", PAYLOAD
     )
     assert echoed == PAYLOAD
@@ -47,7 +47,7 @@ def test_tls_echo_round_trip(
 def test_tls_server_records_client_certificate(pki: Pki, tls_server: Callable[..., TlsEchoServer]) -> None:
     server = tls_server(pki.server_ec.chain, pki.server_ec.key, cafile=pki.root_ca.cert,
                         require_client_cert=True)
-    echoed, _, _ = tls_client_exchange("127.0.0.1", server.port, pki.root_ca.cert, "localhost", b"mtls",
+    echoed, _, _, _ = tls_client_exchange("127.0.0.1", server.port, pki.root_ca.cert, "localhost", b"mtls",
                                        certfile=pki.client_ec.chain, keyfile=pki.client_ec.key)
     assert echoed == b"mtls"
     (conn,) = server.wait_for_connections(1)
@@ -80,12 +80,12 @@ def test_tls_client_rejects_expired_server(pki: Pki, tls_server: Callable[..., T
 def test_tls_cipher_version_and_alpn_options(pki: Pki, tls_server: Callable[..., TlsEchoServer]) -> None:
     server = tls_server(pki.server_ec.chain, pki.server_ec.key, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256",
                         max_version=ssl.TLSVersion.TLSv1_2, alpn=["x-mpssl"])
-    _, cipher, _ = tls_client_exchange("127.0.0.1", server.port, pki.root_ca.cert, "mpssl.test", b"opts",
+    _, cipher, _, alpn = tls_client_exchange("127.0.0.1", server.port, pki.root_ca.cert, "mpssl.test", b"opts",
                                        alpn=["x-mpssl"])
     (conn,) = server.wait_for_connections(1)
     assert cipher == conn.cipher == "ECDHE-ECDSA-AES128-GCM-SHA256"
+    assert alpn == conn.alpn == "x-mpssl"
     assert conn.version == "TLSv1.2"
-    assert conn.alpn == "x-mpssl"
 
 
 def test_tls_server_serves_connections_one_after_another(
@@ -94,7 +94,7 @@ def test_tls_server_serves_connections_one_after_another(
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
     for i in range(3):
         payload = f"connection {i}".encode()
-        echoed, _, _ = tls_client_exchange("127.0.0.1", server.port, pki.root_ca.cert, "localhost", payload)
+        echoed, _, _, _ = tls_client_exchange("127.0.0.1", server.port, pki.root_ca.cert, "localhost", payload)
         assert echoed == payload
     assert [c.bytes_echoed for c in server.wait_for_connections(3)] == [12, 12, 12]
 
@@ -110,7 +110,7 @@ def test_tls_client_waits_for_a_late_server(pki: Pki) -> None:
     timer = threading.Timer(0.5, start_late)
     timer.start()
     try:
-        echoed, _, _ = tls_client_exchange("127.0.0.1", port, pki.root_ca.cert, "localhost", b"late",
+        echoed, _, _, _ = tls_client_exchange("127.0.0.1", port, pki.root_ca.cert, "localhost", b"late",
                                            connect_timeout=30)
         assert echoed == b"late"
     finally:

@@ -51,7 +51,7 @@ def test_peer_fixtures_and_log_dir(pytester: pytest.Pytester) -> None:
 
         def test_peers(pki, tls_server, dtls_server, peer_log_dir):
             tls = tls_server(pki.server_ec.chain, pki.server_ec.key)
-            echoed, _, _ = tls_client_exchange("127.0.0.1", tls.port, pki.root_ca.cert, "localhost", b"hi")
+            echoed, _, _, _ = tls_client_exchange("127.0.0.1", tls.port, pki.root_ca.cert, "localhost", b"hi")
             assert echoed == b"hi"
             dtls = dtls_server(pki.server_ec.chain, pki.server_ec.key)
             with DtlsClient("127.0.0.1", dtls.port, cafile=pki.root_ca.cert, server_hostname="localhost",

@@ -19,7 +19,7 @@ def test_one_byte_at_a_time_still_echoes(pki: Pki, tls_server: Callable[..., Tls
     server = tls_server(pki.server_ec.chain, pki.server_ec.key)
     payload = bytes(range(256)) * 2
     with TrickleTcpProxy(server.port, pause=0.0002) as proxy:
-        echoed, _, _ = tls_client_exchange("127.0.0.1", proxy.port, pki.root_ca.cert, "localhost", payload)
+        echoed, _, _, _ = tls_client_exchange("127.0.0.1", proxy.port, pki.root_ca.cert, "localhost", payload)
         proxy.wait_for("both ends closed", lambda: proxy.connections and proxy.connections[0].server_closed)
     assert echoed == payload
     (conn,) = proxy.connections
