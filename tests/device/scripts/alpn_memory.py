@@ -5,10 +5,8 @@ import gc
 import json
 import ssl
 
-from memory_streams import contexts, datagram_pair, drive, pipe_pair
+from memory_streams import contexts, drive, dtls_connected, pipe_pair
 from test_args import ARGS
-
-HELLO_VERIFY_REQUIRED = -0x6A80
 
 
 def report(case, **seen):
@@ -102,33 +100,8 @@ server_ctx.set_alpn_protocols(["coap", "x-other"])
 client_ctx = ssl.SSLContext(ssl.PROTOCOL_DTLS_CLIENT)
 client_ctx.load_verify_locations(cafile=ARGS["cafile"])
 client_ctx.set_alpn_protocols(["x-none", "coap"])
-a, b = datagram_pair()
-client = client_ctx.wrap_socket(a, server_hostname="localhost", do_handshake_on_connect=False)
-client.setblocking(False)
-
-
-def dtls_server():
-    s = server_ctx.wrap_socket(b, server_side=True, client_id=b"client-1", do_handshake_on_connect=False)
-    s.setblocking(False)
-    return s
-
-
-server = dtls_server()
-done_c = done_s = False
-for _ in range(100):
-    if not done_c:
-        done_c = client.do_handshake()
-    if not done_s:
-        try:
-            done_s = server.do_handshake()
-        except OSError as e:
-            if e.args[0] != HELLO_VERIFY_REQUIRED:
-                raise
-            server = dtls_server()
-    if done_c and done_s:
-        break
-report("dtls", client=client.selected_alpn_protocol(), server=server.selected_alpn_protocol(),
-       done=done_c and done_s)
+client, server, _, done = dtls_connected(client_ctx, server_ctx)
+report("dtls", client=client.selected_alpn_protocol(), server=server.selected_alpn_protocol(), done=done)
 client.close()
 server.close()
 

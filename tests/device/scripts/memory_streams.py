@@ -223,3 +223,38 @@ def dtls_handshake(client, server_ctx, sb, limit=400, keep=None):
                     raise
                 server = None
     return False
+
+
+HELLO_VERIFY_REQUIRED = -0x6A80
+
+
+def dtls_connected(client_ctx, server_ctx, client_id=b"client-1", limit=100):
+    """A DTLS client and server over in-memory datagrams, both handshakes driven to the end with
+    HelloVerify: the server's first attempt raises HELLO_VERIFY_REQUIRED and a new wrap on the same
+    link goes on.  Returns (client, server, HelloVerify rounds, whether both finished)."""
+    a, b = datagram_pair()
+    client = client_ctx.wrap_socket(a, server_hostname="localhost", do_handshake_on_connect=False)
+    client.setblocking(False)
+
+    def wrap_server():
+        s = server_ctx.wrap_socket(b, server_side=True, client_id=client_id, do_handshake_on_connect=False)
+        s.setblocking(False)
+        return s
+
+    server = wrap_server()
+    hello_verify = 0
+    done_c = done_s = False
+    for _ in range(limit):
+        if not done_c:
+            done_c = client.do_handshake()
+        if not done_s:
+            try:
+                done_s = server.do_handshake()
+            except OSError as e:
+                if e.args[0] != HELLO_VERIFY_REQUIRED:
+                    raise
+                hello_verify += 1
+                server = wrap_server()
+        if done_c and done_s:
+            break
+    return client, server, hello_verify, done_c and done_s
