@@ -155,8 +155,9 @@ CASES = [
     ("wrap_socket(sock, ...)", "client_id int (DTLS server)",
      lambda: ssl.SSLContext(ssl.PROTOCOL_DTLS_SERVER).wrap_socket(pipe_pair()[0], client_id=4,
                                                                  do_handshake_on_connect=False)),
+    # Half of BIG: a small board's heap must hold the DTLS server's buffers beside it.
     ("wrap_socket(sock, ...)", "client_id huge (DTLS server)",
-     lambda: ssl.SSLContext(ssl.PROTOCOL_DTLS_SERVER).wrap_socket(pipe_pair()[0], client_id=bytes(BIG),
+     lambda: ssl.SSLContext(ssl.PROTOCOL_DTLS_SERVER).wrap_socket(pipe_pair()[0], client_id=bytes(BIG // 2),
                                                                  do_handshake_on_connect=False)),
     ("wrap_socket(sock, ...)", "released context",
      lambda: (lambda c: (c.__del__(), c.wrap_socket(pipe_pair()[0])))(client_ctx())),
