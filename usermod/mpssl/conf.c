@@ -301,6 +301,18 @@ static int conf_copy(mpssl_conf_t **out, const mpssl_conf_t *from, bool with_alp
     return 0;
 }
 
+// *slot becomes a copy of itself (with or without its ALPN protocols); the old one is released.
+static int replace_with_copy(mpssl_conf_t **slot, bool with_alpn) {
+    mpssl_conf_t *copy;
+    int ret = conf_copy(&copy, *slot, with_alpn);
+    if (ret != 0) {
+        return ret;
+    }
+    mpssl_conf_release(*slot);
+    *slot = copy;
+    return 0;
+}
+
 // (A context changed on one core while the other wraps a socket with it is the caller's race.)
 int mpssl_conf_writable(mpssl_conf_t **slot) {
     group_lock((*slot)->rng);
@@ -309,14 +321,7 @@ int mpssl_conf_writable(mpssl_conf_t **slot) {
     if (!shared) {
         return 0;
     }
-    mpssl_conf_t *copy;
-    int ret = conf_copy(&copy, *slot, true);
-    if (ret != 0) {
-        return ret;
-    }
-    mpssl_conf_release(*slot);
-    *slot = copy;
-    return 0;
+    return replace_with_copy(slot, true);
 }
 
 void mpssl_conf_set_verify_mode(mpssl_conf_t *conf, uint8_t mode) {
@@ -400,13 +405,6 @@ int mpssl_conf_set_alpn(mpssl_conf_t **slot, const char *names, size_t names_len
     }
     // mbedTLS has no call that takes a configuration's ALPN list away (an empty list would send an
     // empty extension): a copy without one replaces it.
-    mpssl_conf_t *copy;
-    int ret = conf_copy(&copy, *slot, false);
-    if (ret != 0) {
-        return ret;
-    }
-    mpssl_conf_release(*slot);
-    *slot = copy;
-    return 0;
+    return replace_with_copy(slot, false);
 }
 #endif
